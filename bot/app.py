@@ -1,0 +1,207 @@
+"""The composition root: builds every part the config enables, and closes all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Settings
+from bot.errors import ConfigError, RuntimeFailure
+from bot.ingest import Clock, Ingestor
+from bot.jobs import add_periodic, build_scheduler
+from bot.models import to_epoch, utc_now
+from storage import channels as channel_repo
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.sources.telegram import TelegramCatchUp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BOT_API = "https://api.telegram.org"
+
+
+async def sync_config_channels(db: Database, settings: Settings, *, now: int) -> None:
+    """Make the archive's watched set include every `[[channels]]` entry of the config."""
+    async with db.write() as conn:
+        listed = []
+        for entry in settings.channels:
+            channel = await channel_repo.configure_channel(
+                conn, entry.username, source=entry.source, now=now
+            )
+            listed.append(channel.id)
+        await channel_repo.retire_unlisted_config_channels(conn, listed)
+
+
+class App:
+    """chanwatch running: the archive, the listener and catch-up, the scheduler, the bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        telegram_client: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms)
+        self.ingestor = Ingestor(self.db, clock=clock)
+        self._telegram_client = telegram_client
+        self.catchup: TelegramCatchUp | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._started = False
+
+    async def start(self) -> None:
+        """Open the archive and start what the config enables."""
+        await self.db.open()
+        self._started = True
+        await sync_config_channels(self.db, self.settings, now=to_epoch(self.clock()))
+        self.scheduler = build_scheduler()
+        if self.settings.telegram.enabled:
+            await self._start_telegram()
+        if self.settings.bot.enabled:
+            await self._start_bot()
+        self.scheduler.start()
+        log.info(
+            "chanwatch running: %d configured channel(s); telegram %s, bot %s",
+            len(self.settings.channels),
+            "on" if self.settings.telegram.enabled else "off",
+            "on" if self.settings.bot.enabled else "off",
+        )
+
+    async def _start_telegram(self) -> None:
+        from bot.sources.telegram import (
+            TelegramCatchUp,
+            TelegramListener,
+            WatchedChannels,
+            build_client,
+        )
+
+        client = self._telegram_client or build_client(self.settings.telegram)
+        self._telegram_client = client
+        watched = WatchedChannels()
+        catchup = TelegramCatchUp(
+            client,
+            self.db,
+            self.ingestor,
+            watched,
+            self.settings.telegram.catchup,
+            join_channels=self.settings.telegram.join_channels,
+            clock=self.clock,
+        )
+        listener = TelegramListener(
+            client, self.ingestor, watched, on_failure=catchup.mark_behind_by_telegram_id
+        )
+        listener.register()
+        await client.connect()
+        if not await client.is_user_authorized():
+            raise ConfigError(
+                "the Telegram session is not logged in: run `chanwatch login` "
+                "(or set CHANWATCH_SESSION to a StringSession)"
+            )
+        await catchup.refresh_watched()
+        self.catchup = catchup
+        assert self.scheduler is not None
+        add_periodic(
+            self.scheduler,
+            "telegram_catchup",
+            catchup.tick,
+            seconds=catchup.budget.interval_seconds,
+        )
+
+    async def _start_bot(self) -> None:
+        from aiogram import Bot, Dispatcher
+        from aiogram.client.default import DefaultBotProperties
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiogram.enums import ParseMode
+        from aiogram.exceptions import TelegramUnauthorizedError
+        from aiogram.utils.token import TokenValidationError
+
+        from handlers import get_routers
+
+        token = self.settings.bot.token
+        if token is None:
+            raise ConfigError(
+                "bot.token is not set: put it in the config file or set CHANWATCH_BOT_TOKEN"
+            )
+        base = self.settings.bot.api_base_url.rstrip("/")
+        session = (
+            AiohttpSession()
+            if base == DEFAULT_BOT_API
+            else AiohttpSession(api=TelegramAPIServer.from_base(base))
+        )
+        try:
+            bot = Bot(
+                token.get_secret_value(),
+                session=session,
+                default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+            )
+        except TokenValidationError:
+            await session.close()
+            raise ConfigError(
+                "bot.token: not a bot token (expected the form 123456:ABC... from @BotFather)"
+            ) from None
+        self.bot = bot
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise ConfigError("bot.token: Telegram rejected the bot token (Unauthorized)") from None
+        except Exception as exc:
+            raise RuntimeFailure(
+                f"cannot reach the Bot API at {base}: {exc.__class__.__name__}"
+            ) from None
+        dispatcher = Dispatcher(settings=self.settings, db=self.db)
+        dispatcher.include_routers(*get_routers(self.settings))
+        self.dispatcher = dispatcher
+        self._polling = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False),
+            name="bot-polling",
+        )
+        log.info("bot @%s polling for updates", me.username)
+
+    async def stop(self) -> None:
+        """Stop the listener, scheduler and bot; close the archive. Safe to call twice."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.dispatcher is not None and self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._polling, timeout=5)
+            self._polling = None
+        if self._telegram_client is not None:
+            with contextlib.suppress(Exception):
+                await self._telegram_client.disconnect()
+        if self.bot is not None:
+            await self.bot.session.close()
+            self.bot = None
+        if self._started:
+            await self.db.close()
+            self._started = False
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then shut everything down."""
+        try:
+            await self.start()
+            polling = self._polling
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+            if polling is not None:
+                waiters.append(polling)
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for future in pending:
+                if future is not polling:
+                    future.cancel()
+            if polling is not None and polling in done and polling.exception() is not None:
+                raise RuntimeFailure(f"bot polling stopped: {polling.exception()!r}")
+        finally:
+            await self.stop()
