@@ -38,6 +38,16 @@ async def sync_config_channels(db: Database, settings: Settings, *, now: int) ->
         await channel_repo.retire_unlisted_config_channels(conn, listed)
 
 
+def build_ingestor(db: Database, *, clock: Clock = utc_now) -> Ingestor:
+    """The ingestor every source writes through: it normalises text off the event loop and
+    keeps the search index current in the same transaction as each change."""
+    from bot.search_index import TextAnalyser, search_index_listener
+
+    ingestor = Ingestor(db, clock=clock, analyser=TextAnalyser().analyse)
+    ingestor.add_listener(search_index_listener())
+    return ingestor
+
+
 class App:
     """chanwatch running: the archive, the listener and catch-up, the scheduler, the bot."""
 
@@ -51,7 +61,7 @@ class App:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms)
-        self.ingestor = Ingestor(self.db, clock=clock)
+        self.ingestor = build_ingestor(self.db, clock=clock)
         self._telegram_client = telegram_client
         self.catchup: TelegramCatchUp | None = None
         self.scheduler: AsyncIOScheduler | None = None

@@ -19,6 +19,10 @@ COMMAND_MODULES = (
     "run",
     "login",
     "backfill",
+    "match",
+    "check_query",
+    "search",
+    "reindex",
 )
 
 

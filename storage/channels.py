@@ -124,7 +124,8 @@ async def _record_name(
     if last is None or last["value"] != value:
         await insert(
             conn,
-            "INSERT INTO channel_names (channel_id, kind, value, seen_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO channel_names (channel_id, kind, value, seen_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (channel_id, kind, value, now),
         )
 
@@ -173,7 +174,7 @@ async def ensure_channel(
         channel_id = await insert(
             conn,
             "INSERT INTO channels (telegram_id, username, title, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (ref.telegram_id, ref.username, ref.title, source or "telegram", now),
         )
         assert channel_id is not None

@@ -189,31 +189,35 @@ class Database:
             return await fetch_one(conn, sql, params)
 
 
+# Each helper is one round trip to the connection's thread (aiosqlite runs every call on a
+# worker thread; a hop costs far more than a small statement, so keep it to one per call).
+
+
 async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[Row]:
     """All rows of a query on the given connection."""
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> Row | None:
     """The first row of a query on the given connection, or None."""
-    async with conn.execute(sql, params) as cursor:
-        row: Row | None = await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, params)
+    for row in rows:
         return row
+    return None
 
 
-async def execute(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
-    """Run a statement; return the number of rows it changed."""
-    async with conn.execute(sql, params) as cursor:
-        return cursor.rowcount
+async def execute(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> None:
+    """Run a statement that returns no rows."""
+    await conn.execute_fetchall(sql, params)
 
 
 async def insert(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> int | None:
-    """Run an INSERT; return the new rowid, or None when nothing was inserted."""
-    async with conn.execute(sql, params) as cursor:
-        if cursor.rowcount <= 0:
-            return None
-        return cursor.lastrowid
+    """Run an INSERT; the new row's id, or None when nothing was inserted (ON CONFLICT).
+
+    The statement must end with `RETURNING <id column>`.
+    """
+    row = await fetch_one(conn, sql, params)
+    return None if row is None else int(row[0])
 
 
 async def execute_many(conn: aiosqlite.Connection, sql: str, rows: Iterable[Params]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.models import (
     from_epoch,
     to_epoch,
 )
-from storage.db import Row, execute, fetch_all, fetch_one, insert
+from storage.db import Row, execute, execute_many, fetch_all, fetch_one, insert
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.entities, p.media_kind, "
@@ -87,6 +88,85 @@ async def get_post(
     return row_to_post(row) if row else None
 
 
+async def get_posts(
+    conn: aiosqlite.Connection, channel_id: int, message_ids: Sequence[int]
+) -> list[StoredPost]:
+    """The stored posts of a channel among these message ids."""
+    found: list[StoredPost] = []
+    ids = sorted(set(message_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows = await fetch_all(
+            conn,
+            f"SELECT {_POST_COLUMNS} {_FROM} WHERE p.channel_id = ? "
+            f"AND p.message_id IN ({','.join('?' for _ in chunk)})",
+            (channel_id, *chunk),
+        )
+        found.extend(row_to_post(r) for r in rows)
+    return found
+
+
+def _insert_params(
+    channel_id: int, post: Post, origin: PostOrigin, late: bool, now: int
+) -> tuple[object, ...]:
+    forward = post.forward
+    return (
+        channel_id,
+        post.message_id,
+        to_epoch(post.date),
+        post.text,
+        _entities_json(post.entities),
+        post.media_kind.value,
+        forward.channel_id if forward else None,
+        forward.message_id if forward else None,
+        forward.name if forward else None,
+        post.grouped_id,
+        post.views,
+        post.author,
+        post.reply_to,
+        to_epoch(post.edit_date) if post.edit_date else None,
+        origin.value,
+        int(late),
+        now,
+    )
+
+
+_INSERT_POST = (
+    "INSERT INTO posts (channel_id, message_id, date, text, entities, media_kind, "
+    "fwd_channel_id, fwd_message_id, fwd_name, grouped_id, views, author, reply_to, "
+    "edit_date, version, origin, late, first_seen_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
+    "ON CONFLICT (channel_id, message_id) DO NOTHING"
+)
+
+
+async def insert_posts(
+    conn: aiosqlite.Connection,
+    posts: Sequence[tuple[tuple[int, int], Post]],
+    *,
+    origin: PostOrigin,
+    late: bool,
+    now: int,
+) -> dict[tuple[int, int], StoredPost]:
+    """Insert posts known not to be stored yet (checked in the same write transaction),
+    keyed by (channel id, message id); returns them as stored."""
+    if not posts:
+        return {}
+    await execute_many(
+        conn,
+        _INSERT_POST,
+        [_insert_params(key[0], post, origin, late, now) for key, post in posts],
+    )
+    stored: dict[tuple[int, int], StoredPost] = {}
+    by_channel: dict[int, list[int]] = {}
+    for (channel_id, message_id), _ in posts:
+        by_channel.setdefault(channel_id, []).append(message_id)
+    for channel_id, message_ids in by_channel.items():
+        for post in await get_posts(conn, channel_id, message_ids):
+            stored[(channel_id, post.message_id)] = post
+    return stored
+
+
 async def insert_post(
     conn: aiosqlite.Connection,
     channel_id: int,
@@ -97,33 +177,8 @@ async def insert_post(
     now: int,
 ) -> int | None:
     """Store a post seen for the first time; None when (channel, message id) already exists."""
-    forward = post.forward
     return await insert(
-        conn,
-        "INSERT INTO posts (channel_id, message_id, date, text, entities, media_kind, "
-        "fwd_channel_id, fwd_message_id, fwd_name, grouped_id, views, author, reply_to, "
-        "edit_date, version, origin, late, first_seen_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
-        "ON CONFLICT (channel_id, message_id) DO NOTHING",
-        (
-            channel_id,
-            post.message_id,
-            to_epoch(post.date),
-            post.text,
-            _entities_json(post.entities),
-            post.media_kind.value,
-            forward.channel_id if forward else None,
-            forward.message_id if forward else None,
-            forward.name if forward else None,
-            post.grouped_id,
-            post.views,
-            post.author,
-            post.reply_to,
-            to_epoch(post.edit_date) if post.edit_date else None,
-            origin.value,
-            int(late),
-            now,
-        ),
+        conn, _INSERT_POST + " RETURNING id", _insert_params(channel_id, post, origin, late, now)
     )
 
 
@@ -134,7 +189,7 @@ async def store_edit(
     await insert(
         conn,
         "INSERT INTO post_versions (post_id, version, text, entities, media_kind, edit_date, "
-        "replaced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "replaced_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING post_id",
         (
             stored.id,
             stored.version,
@@ -176,7 +231,8 @@ async def mark_deleted(
     rowid = await insert(
         conn,
         "INSERT INTO deletions (channel_id, message_id, deleted_at, detected_by) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING",
+        "VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING "
+        "RETURNING message_id",
         (channel_id, message_id, at, detected_by),
     )
     return rowid is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 import pytest
 
@@ -92,9 +94,9 @@ async def test_deletion_of_unseen_post_is_recorded(db: Database, ingestor: Inges
 async def test_listeners_run_in_the_same_transaction(db: Database, ingestor: Ingestor) -> None:
     seen: list[PostChange] = []
 
-    async def listener(conn: aiosqlite.Connection, change: PostChange) -> None:
-        seen.append(change)
-        if change.message_id == 2:
+    async def listener(conn: aiosqlite.Connection, changes: Sequence[PostChange]) -> None:
+        seen.extend(changes)
+        if any(change.message_id == 2 for change in changes):
             raise RuntimeError("listener failed")
 
     ingestor.add_listener(listener)
@@ -110,8 +112,8 @@ async def test_listeners_run_in_the_same_transaction(db: Database, ingestor: Ing
 async def test_unchanged_repeat_does_not_notify(ingestor: Ingestor) -> None:
     seen: list[PostChange] = []
 
-    async def listener(conn: aiosqlite.Connection, change: PostChange) -> None:
-        seen.append(change)
+    async def listener(conn: aiosqlite.Connection, changes: Sequence[PostChange]) -> None:
+        seen.extend(changes)
 
     ingestor.add_listener(listener)
     await ingestor.ingest(make_post(1), origin=PostOrigin.LIVE)
@@ -132,3 +134,32 @@ async def test_batch_advances_cursor(db: Database, ingestor: Ingestor) -> None:
     assert row is not None and row[0] == 4
     late = await db.fetch_all("SELECT late, origin FROM posts")
     assert {tuple(r) for r in late} == {(1, "catchup")}
+
+
+async def test_batch_with_new_repeat_and_edit(db: Database, ingestor: Ingestor) -> None:
+    await ingestor.ingest(make_post(1, "one"), origin=PostOrigin.LIVE)
+    seen: list[PostChange] = []
+
+    async def listener(conn: aiosqlite.Connection, changes: Sequence[PostChange]) -> None:
+        seen.extend(changes)
+
+    ingestor.add_listener(listener)
+    changes = await ingestor.ingest_batch(
+        [make_post(2, "two"), make_post(1, "one"), make_post(3, "three"), make_post(2, "two!")],
+        origin=PostOrigin.CATCHUP,
+        late=True,
+    )
+    assert [(c.message_id, c.kind) for c in changes] == [
+        (2, ChangeKind.NEW),
+        (1, ChangeKind.UNCHANGED),
+        (3, ChangeKind.NEW),
+        (2, ChangeKind.EDIT),
+    ]
+    # Listeners see one call per transaction with only the changes.
+    assert [(c.message_id, c.kind) for c in seen] == [
+        (2, ChangeKind.NEW),
+        (3, ChangeKind.NEW),
+        (2, ChangeKind.EDIT),
+    ]
+    rows = await db.fetch_all("SELECT message_id, text, version FROM posts ORDER BY message_id")
+    assert [tuple(r) for r in rows] == [(1, "one", 0), (2, "two!", 1), (3, "three", 0)]

@@ -250,20 +250,21 @@ class TelegramListener:
         try:
             await self._ingestor.ingest_deletions(ref, event.deleted_ids, detected_by="live")
         except Exception:
+            # Reported here; the re-check of recent ids finds the deletion again later.
             log.exception("could not record deletions in channel %s", ref.username or telegram_id)
             if self._on_failure:
                 self._on_failure(telegram_id)
-            raise
 
-    async def _store(self, post: Post) -> PostChange:
+    async def _store(self, post: Post) -> PostChange | None:
         try:
             return await self._ingestor.ingest(post, origin=PostOrigin.LIVE)
         except Exception:
-            # Catch-up will fetch it again: mark the channel behind so that happens soon.
+            # Reported, not lost: catch-up fetches it again; mark the channel behind so that
+            # happens at the next budgeted request rather than within the hour.
             log.exception("could not store post %s/%s", post.channel.username, post.message_id)
             if self._on_failure and post.channel.telegram_id is not None:
                 self._on_failure(post.channel.telegram_id)
-            raise
+            return None
 
 
 # --- catch-up ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from telethon import errors
 
 from bot.config import CatchUpSettings
@@ -180,9 +181,21 @@ async def test_post_edit_and_deletion_only_through_catchup(rig: Rig) -> None:
     assert [d[0] for d in deletions] == [11]
 
 
-async def test_failed_live_store_is_fetched_by_catchup(rig: Rig) -> None:
-    rig.fake.post(kit.message(CHANNEL_ID, 11, "lost live"))
-    rig.catchup.mark_behind_by_telegram_id(CHANNEL_ID)
+async def test_failed_live_store_is_fetched_by_catchup(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures = [RuntimeError("disk full")]
+
+    async def failing_once(conn: object, changes: object) -> None:
+        if failures:
+            raise failures.pop()
+
+    rig.ingestor.add_listener(failing_once)  # type: ignore[arg-type]
+    msg = kit.message(CHANNEL_ID, 11, "lost live")
+    rig.fake.post(msg)
+    await kit.dispatch(rig.client, kit.new_post(msg))
+    assert 11 not in await _ids(rig.db)  # the transaction rolled back
+    assert any("could not store post" in r.getMessage() for r in caplog.records)
     task = await rig.step()
     assert task is not None and task.kind is TaskKind.FETCH
     assert 11 in await _ids(rig.db)

@@ -1,0 +1,421 @@
+"""The one text normaliser: tokens, folding and lemmas, shared by matching and indexing.
+
+Rules (applied to posts and query words alike):
+
+* A token is a run of letters and digits; an apostrophe (U+0027, U+2019 or U+02BC) between
+  two letters stays inside the word, any other punctuation (``«»``, quotes, dashes, dots)
+  separates words and is dropped. Underscores separate words too.
+* **Hyphenated words** (``дронам-перехоплювачам``, ``19-й``) are split into their parts,
+  which are ordinary adjacent tokens: a query word matches any part, and a hyphenated query
+  word matches the same parts adjacent and in order (each part in any form), like a phrase.
+* Each token is folded: Unicode NFKC, case folding, ``ё`` -> ``е``, the three apostrophes
+  -> U+02BC (a letter for SQLite's ``unicode61`` tokenizer, so the word stays one term),
+  combining marks such as stress accents removed, and Latin/Cyrillic look-alike letters
+  inside a word unified to the script most of its letters are in (``Kиїв`` -> ``київ``).
+* Tokens keep their offsets into the original text.
+
+Each text is analysed once (``Normalizer.analyse``); folding and lemmas are cached by token.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
+from typing import TYPE_CHECKING, Final
+
+from bot.query.lemmas import MODE_BOTH, MODE_RU, MODE_UK, Lemmatizer
+from bot.query.names import (
+    deletions,
+    name_key,
+    name_reach,
+    within,
+    word_keys,
+    word_probes,
+)
+
+if TYPE_CHECKING:
+    from functools import _lru_cache_wrapper
+
+    from bot.query.regex import BoundedRegex
+
+    _LemmaCache = _lru_cache_wrapper[frozenset[str]]
+
+NORMALIZER_VERSION: Final = 1
+"""Bump when tokenising, folding, dictionaries or lemma rules change (``chanwatch reindex``)."""
+
+_MARKS: Final = (
+    "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "\u00ad\u200c\u200d"
+)
+_WORD_CHAR: Final = rf"(?:[^\W_]|[{_MARKS}])"
+TOKEN_RE: Final = re.compile(rf"{_WORD_CHAR}+(?:['\u2019]{_WORD_CHAR}+)*")
+"""A token of text or query: letters/digits, with apostrophes only inside."""
+# The same tokens for a text without underscores, about three times faster.
+_FAST_TOKEN_RE: Final = re.compile(rf"[\w{_MARKS}]+(?:['\u2019][\w{_MARKS}]+)*")
+
+APOSTROPHE: Final = "\u02bc"
+_APOSTROPHES: Final = str.maketrans({"'": APOSTROPHE, "\u2019": APOSTROPHE, "ё": "е"})
+_LATIN_TO_CYRILLIC: Final = str.maketrans("aceiopxykmhtb", "асеіорхукмнтв")
+_CYRILLIC_TO_LATIN: Final = str.maketrans("асеіорхукмнтвѕјһԁӏ", "aceiopxykmhtbsjhdl")
+_ASCII_LETTER: Final = re.compile(r"[a-z]")
+_CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
+_FIRST_THREE: Final = itemgetter(slice(None, 3))
+_UK_LETTERS: Final = "іїєґІЇЄҐ"
+_RU_LETTERS: Final = "ыэъёЫЭЪЁ"
+
+
+def _unify_lookalikes(word: str) -> str:
+    latin = len(_ASCII_LETTER.findall(word))
+    if not latin:
+        return word
+    cyrillic = len(_CYRILLIC_LETTER.findall(word))
+    if not cyrillic:
+        return word
+    if cyrillic > latin:
+        return word.translate(_LATIN_TO_CYRILLIC)
+    if latin > cyrillic:
+        return word.translate(_CYRILLIC_TO_LATIN)
+    return word
+
+
+@lru_cache(maxsize=1 << 18)
+def fold_token(raw: str) -> str:
+    """Fold one token as matched by ``TOKEN_RE`` (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", raw).casefold().translate(_APOSTROPHES)
+    if not text.isascii():
+        # drops combining marks (stress accents) and anything else that is not a letter
+        # or digit; U+02BC is a letter
+        text = _unify_lookalikes("".join(ch for ch in text if ch.isalnum()))
+    elif not text.isalnum():
+        text = "".join(ch for ch in text if ch.isalnum())
+    return text.strip(APOSTROPHE)
+
+
+def text_mode(text: str) -> str:
+    """Which dictionary comes first for ambiguous words: by Ukrainian/Russian-only letters."""
+    uk = sum(map(text.count, _UK_LETTERS))
+    ru = sum(map(text.count, _RU_LETTERS))
+    if uk > ru:
+        return MODE_UK
+    if ru > uk:
+        return MODE_RU
+    return MODE_BOTH
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: its original slice and offsets, folded form and lemma set."""
+
+    text: str
+    start: int
+    end: int
+    folded: str
+    lemmas: frozenset[str]
+
+
+def split_words(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, folded)`` of each token of ``text`` (query words use this too)."""
+    out = []
+    for m in TOKEN_RE.finditer(text):
+        folded = fold_token(m.group())
+        if folded:
+            out.append((m.start(), m.end(), folded))
+    return out
+
+
+class Analysis:
+    """A text normalised once: tokens plus the lookups matching needs, built lazily.
+
+    Positions are indexes into ``folded``/``lemmas`` (and ``tokens``). The lazily built
+    lookups are facts about the text, so one Analysis can serve any number of queries and
+    indexes (also from several threads: a race only computes the same value twice).
+    """
+
+    __slots__ = (
+        "_form_positions",
+        "_lemma_positions",
+        "_name_anchors",
+        "_name_matches",
+        "_name_probes",
+        "_prefix_matches",
+        "_regex_results",
+        "_sorted_forms",
+        "_spans",
+        "_tokens",
+        "_unique",
+        "folded",
+        "form_set",
+        "lemma_set",
+        "lemmas",
+        "mode",
+        "text",
+    )
+
+    def __init__(
+        self,
+        text: str,
+        mode: str,
+        folded: list[str],
+        lemmas: list[frozenset[str]],
+        spans: list[tuple[int, int]] | None = None,
+    ) -> None:
+        self.text = text
+        self.mode = mode
+        self.folded = folded
+        self.lemmas = lemmas
+        self.form_set: frozenset[str] = frozenset(folded)
+        self.lemma_set: frozenset[str] = frozenset().union(*lemmas)
+        self._spans = spans
+        self._tokens: tuple[Token, ...] | None = None
+        self._form_positions: dict[str, list[int]] | None = None
+        self._lemma_positions: dict[str, list[int]] | None = None
+        self._sorted_forms: list[str] | None = None
+        self._prefix_matches: dict[str, list[int]] = {}
+        self._unique: dict[str, frozenset[str]] | None = None
+        self._name_probes: frozenset[str] | None = None
+        self._name_anchors: tuple[dict[str, list[str]], frozenset[str]] | None = None
+        self._name_matches: dict[tuple[str, int], list[int]] = {}
+        self._regex_results: dict[str, bool] = {}
+
+    def __len__(self) -> int:
+        return len(self.folded)
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` offsets into ``text`` of each token."""
+        if self._spans is None:
+            spans = []
+            for m in TOKEN_RE.finditer(self.text):
+                if fold_token(m.group()):
+                    spans.append((m.start(), m.end()))
+            self._spans = spans
+        return self._spans
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The tokens, with original slices and offsets."""
+        if self._tokens is None:
+            text = self.text
+            self._tokens = tuple(
+                Token(text[s:e], s, e, f, lem)
+                for (s, e), f, lem in zip(self.spans, self.folded, self.lemmas, strict=True)
+            )
+        return self._tokens
+
+    # -- lookups by position -----------------------------------------------------------
+    def form_positions(self, form: str) -> list[int]:
+        """Positions of tokens whose folded form is ``form``."""
+        if form not in self.form_set:
+            return []
+        if self._form_positions is None:
+            table: dict[str, list[int]] = {}
+            for i, f in enumerate(self.folded):
+                table.setdefault(f, []).append(i)
+            self._form_positions = table
+        return self._form_positions.get(form, [])
+
+    def lemma_positions(self, lemmas: frozenset[str]) -> list[int]:
+        """Positions of tokens sharing a lemma with ``lemmas``, ascending."""
+        if lemmas.isdisjoint(self.lemma_set):
+            return []
+        table = self._lemma_positions
+        if table is None:
+            table = {}
+            for i, lem in enumerate(self.lemmas):
+                for lemma in lem:
+                    table.setdefault(lemma, []).append(i)
+            self._lemma_positions = table
+        if len(lemmas) == 1:
+            for lemma in lemmas:
+                return table.get(lemma, [])
+        found: set[int] = set()
+        for lemma in lemmas:
+            found.update(table.get(lemma, ()))
+        return sorted(found)
+
+    def prefix_positions(self, prefix: str) -> list[int]:
+        """Positions of tokens whose folded form starts with ``prefix``."""
+        cached = self._prefix_matches.get(prefix)
+        if cached is not None:
+            return cached
+        if self._sorted_forms is None:
+            self._sorted_forms = sorted(self.form_set)
+        forms = self._sorted_forms
+        i = bisect_left(forms, prefix)
+        found: list[int] = []
+        while i < len(forms) and forms[i].startswith(prefix):
+            found.extend(self.form_positions(forms[i]))
+            i += 1
+        found.sort()
+        self._prefix_matches[prefix] = found
+        return found
+
+    def prefix_buckets(self) -> set[str]:
+        """The first three letters of every folded form (prefix anchors; shorter forms
+        come out whole and meet no anchor, since anchors have three letters)."""
+        return set(map(_FIRST_THREE, self.form_set))
+
+    def words(self) -> dict[str, frozenset[str]]:
+        """Each distinct folded form with its lemma set."""
+        if self._unique is None:
+            self._unique = dict(zip(self.folded, self.lemmas, strict=True))
+        return self._unique
+
+    def name_probes(self) -> frozenset[str]:
+        """Every name key of the text plus its one-letter deletions (name anchors)."""
+        if self._name_probes is None:
+            words = self.words()
+            self._name_probes = frozenset().union(*map(word_probes, words, words.values()))
+        return self._name_probes
+
+    def name_positions(self, key: str, edits: int) -> list[int]:
+        """Positions of tokens whose folded form or a lemma has a key near ``key``."""
+        cached = self._name_matches.get((key, edits))
+        if cached is not None:
+            return cached
+        reach = name_reach(key, edits)
+        anchors = self._name_anchors
+        forms: Iterable[str]
+        if anchors is not None and reach <= anchors[1]:
+            forms = {form for term in reach for form in anchors[0].get(term, ())}
+        else:
+            forms = [
+                form
+                for form, lemmas in self.words().items()
+                if not reach.isdisjoint(word_probes(form, lemmas))
+            ]
+        found: list[int] = []
+        words = self.words()
+        for form in forms:
+            if any(within(key, k, edits) for k in word_keys(form, words[form])):
+                found.extend(self.form_positions(form))
+        found.sort()
+        self._name_matches[(key, edits)] = found
+        return found
+
+    def remember_name_anchors(self, forms: dict[str, list[str]], terms: frozenset[str]) -> None:
+        """Record, for every name anchor in ``terms``, the forms of the text reaching it
+        (an index computes this anyway); later name lookups within ``terms`` use it."""
+        self._name_anchors = (forms, terms)
+
+    def regex_result(self, regex: BoundedRegex) -> bool:
+        """Whether ``regex`` finds a match in the original text (cached per pattern)."""
+        result = self._regex_results.get(regex.pattern)
+        if result is None:
+            result = regex.search(self.text)
+            self._regex_results[regex.pattern] = result
+        return result
+
+    def remember_regex_results(self, results: dict[str, bool]) -> None:
+        """Record regex outcomes found elsewhere (an index's RE2 set) for later lookups."""
+        self._regex_results.update(results)
+
+
+class Normalizer:
+    """Analyses texts and query words; caches lemmas by token. Thread-safe."""
+
+    def __init__(self, lemmatizer: Lemmatizer | None = None, cache_size: int = 1 << 18) -> None:
+        self.lemmatizer = lemmatizer or Lemmatizer()
+        self._lock = threading.Lock()
+        self._cache_size = cache_size
+        self._caches: dict[str, _LemmaCache] = {
+            mode: self._make_cache(mode) for mode in (MODE_UK, MODE_RU, MODE_BOTH)
+        }
+
+    def _make_cache(self, mode: str) -> _LemmaCache:
+        lemmatize = self.lemmatizer.lemmas
+
+        @lru_cache(maxsize=self._cache_size)
+        def cached(folded: str) -> frozenset[str]:
+            return lemmatize(folded, mode)
+
+        return cached
+
+    def clear_cache(self) -> None:
+        """Forget cached lemmas (benchmarks measure a cold cache with this)."""
+        for cache in self._caches.values():
+            cache.cache_clear()
+        fold_token.cache_clear()
+        for cached in (name_key, deletions, word_keys, word_probes):
+            cached.cache_clear()
+
+    def lemmas(self, folded: str, mode: str = MODE_BOTH) -> frozenset[str]:
+        """The lemma set of one folded token (cached)."""
+        return self._caches[mode](folded)
+
+    def query_lemmas(self, folded: str) -> frozenset[str]:
+        """The lemmas a query word stands for (see ``Lemmatizer.query_lemmas``)."""
+        found = self._caches[MODE_BOTH](folded)
+        if folded in found and len(found) > 1:
+            return frozenset((folded,))
+        return found
+
+    def analyse(self, text: str) -> Analysis:
+        """Normalise ``text`` once into an Analysis."""
+        raws = (TOKEN_RE if "_" in text else _FAST_TOKEN_RE).findall(text)
+        folded = list(map(fold_token, raws))
+        spans: list[tuple[int, int]] | None = None
+        if "" in folded:
+            # a token made of marks only: keep offsets aligned with the kept tokens
+            spans = []
+            kept = []
+            for m, f in zip(TOKEN_RE.finditer(text), folded, strict=True):
+                if f:
+                    spans.append((m.start(), m.end()))
+                    kept.append(f)
+            folded = kept
+        mode = text_mode(text)
+        lemmas = list(map(self._caches[mode], folded))
+        return Analysis(text, mode, folded, lemmas, spans)
+
+    def index_terms(self, source: str | Analysis) -> list[str]:
+        """Terms for an FTS5 column: per token its folded form, then its other lemmas.
+
+        Every term is letters and digits (U+02BC included), so SQLite's ``unicode61``
+        tokenizer (``remove_diacritics 0``) keeps each one as one token. The caller joins
+        them with spaces.
+        """
+        analysis = source if isinstance(source, Analysis) else self.analyse(source)
+        terms: list[str] = []
+        for form, lemmas in zip(analysis.folded, analysis.lemmas, strict=True):
+            terms.append(form)
+            terms.extend(sorted(lemmas - {form}))
+        return terms
+
+    def query_words(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, folded)`` of the words of a query fragment."""
+        return split_words(text)
+
+
+_shared: Normalizer | None = None
+_shared_lock = threading.Lock()
+
+
+def get_normalizer() -> Normalizer:
+    """The process-wide Normalizer (dictionaries load on first use, not on import)."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = Normalizer()
+    return _shared
+
+
+__all__ = [
+    "APOSTROPHE",
+    "NORMALIZER_VERSION",
+    "TOKEN_RE",
+    "Analysis",
+    "Normalizer",
+    "Token",
+    "fold_token",
+    "get_normalizer",
+    "split_words",
+    "text_mode",
+]

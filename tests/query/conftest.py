@@ -1,0 +1,29 @@
+"""Fixtures of the query engine tests: the labelled cases written for them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def load_cases() -> dict[str, Any]:
+    """tests/fixtures/query_cases.json: posts, labelled queries and invalid queries."""
+    with (FIXTURES / "query_cases.json").open(encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+@pytest.fixture(scope="session")
+def cases() -> dict[str, Any]:
+    return load_cases()
+
+
+@pytest.fixture(scope="session")
+def case_lines(cases: dict[str, Any]) -> list[str]:
+    """The fixture posts as JSON Lines, as `chanwatch match` reads them."""
+    return [json.dumps(post, ensure_ascii=False) for post in cases["posts"]]

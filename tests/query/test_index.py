@@ -1,0 +1,104 @@
+"""SubscriptionIndex: the same answers as evaluating each query, incrementally maintained."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from bot.query import Document, SubscriptionIndex, channel_keys, compile_query, get_normalizer
+from bot.query.index import required_groups, selectivity
+from bot.query.parser import parse_query
+
+
+def _docs(cases: dict[str, Any]) -> list[Document]:
+    out = []
+    for post in cases["posts"]:
+        channel = post.get("channel")
+        keys = (
+            channel_keys(channel_id=channel)
+            if isinstance(channel, int)
+            else channel_keys([channel] if channel else [])
+        )
+        out.append(Document(post["text"], keys))
+    return out
+
+
+def test_index_agrees_with_each_query_on_every_labelled_case(cases: dict[str, Any]) -> None:
+    docs = _docs(cases)
+    queries = [case["query"] for case in cases["queries"]]
+    index = SubscriptionIndex()
+    for sub_id, query in enumerate(queries):
+        index.add(sub_id, query)
+    assert len(index) == len(queries)
+    normalizer = get_normalizer()
+    for doc in docs:
+        analysis = normalizer.analyse(doc.text)
+        expected = [i for i, q in enumerate(queries) if compile_query(q).matches(doc, analysis)]
+        assert index.match(doc, analysis) == expected
+        assert index.match(doc) == expected
+
+
+def test_index_agrees_on_random_combinations(cases: dict[str, Any]) -> None:
+    rng = random.Random(7)
+    docs = _docs(cases)
+    words = sorted({t.folded for d in docs for t in get_normalizer().analyse(d.text).tokens})
+    shapes = ["{a} {b}", "{a} OR {b}", '"{a} {b}"', "{a} -{b}", "({a} OR {b}) -{c}", "{p}*",
+              "{a}~ {b}", "channel:news_ua {a}", "/{a}/ OR {b}", "{a} OR NOT NOT {b}"]  # fmt: skip
+    queries = []
+    for _ in range(300):
+        a, b, c = rng.choice(words), rng.choice(words), rng.choice(words)
+        shape = rng.choice(shapes)
+        if shape == "{p}*" and len(a) < 3:
+            continue
+        queries.append(shape.format(a=a, b=b, c=c, p=a[:3]))
+    index = SubscriptionIndex()
+    compiled = {i: compile_query(q) for i, q in enumerate(queries)}
+    for i, cq in compiled.items():
+        index.add(i, cq)
+    for doc in docs:
+        expected = [i for i, cq in compiled.items() if cq.matches(doc)]
+        assert index.match(doc) == expected
+
+
+def test_add_remove_and_replace_are_incremental() -> None:
+    index = SubscriptionIndex()
+    doc = Document("Нові санкції проти Росії, шахеди над Одесою")
+    index.add(1, "санкції")
+    index.add(2, "шахед Одеса")
+    index.add(3, "/одес/")
+    index.add(4, "Kyiv~")
+    assert index.match(doc) == [1, 2, 3]
+    index.remove(2)
+    assert index.match(doc) == [1, 3] and len(index) == 3 and 2 not in index
+    index.add(1, "Kyiv~ OR /ОДЕС/")  # replaces subscription 1
+    assert index.match(doc) == [1, 3]
+    index.remove(3)
+    assert index.match(doc) == [1]
+    index.remove(1)
+    index.remove(1)  # absent: no-op
+    assert index.match(doc) == [] and len(index) == 1
+    explained = SubscriptionIndex()
+    explained.add(9, "санкції")
+    assert [h.token for h in explained.explain(9, doc)] == ["санкції"]
+
+
+def test_queries_without_anchors_are_evaluated_always() -> None:
+    assert required_groups(parse_query("a OR NOT NOT b").root) == []
+    index = SubscriptionIndex()
+    index.add(1, "шахед OR NOT NOT санкції")
+    assert index.match(Document("санкції")) == [1]
+    assert index.match(Document("нічого")) == []
+
+
+def test_groups_of_each_node() -> None:
+    groups = required_groups(parse_query('"ударні дрони" channel:x -шахед').root)
+    assert len(groups) == 3  # one per phrase word and the channel; NOT adds none
+    (merged,) = required_groups(parse_query("санкції OR Kyiv~").root)
+    assert (0, "санкція") in merged and (3, "kiv") in merged
+    assert selectivity(frozenset({(0, "перехоплювач")})) > selectivity(frozenset({(0, "і")}))
+
+
+def test_index_json_roundtrip_of_fixture_posts(case_lines: list[str]) -> None:
+    # the fixture file is valid JSON Lines for `chanwatch match`
+    assert all(isinstance(json.loads(line), dict) for line in case_lines)

@@ -1,0 +1,145 @@
+"""Archive search: the same results a subscription would give, newest first, fast paths."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_ingestor
+from bot.ingest import Ingestor
+from bot.models import ChannelRef, Post, PostOrigin
+from bot.query import Document, compile_query
+from bot.search import ArchiveSearch, SearchFilters
+from storage.db import Database
+from tests.conftest import FakeClock
+
+NEWS = ChannelRef(1001, "official_news", "Official News")
+OTHER = ChannelRef(2002, "other_chan", "Other")
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+OWN_POSTS = [
+    (NEWS, 1, "Санкції проти Росії мають посилюватися."),
+    (NEWS, 2, "Нові санкцій пакети обговорили в Парижі."),
+    (OTHER, 3, "Говорили про гарантії безпеки та санкціях."),
+    (NEWS, 4, "Шахеди атакували Харків уночі."),
+    (OTHER, 5, "Drones hit Kyiv; children were hurt."),
+    (NEWS, 6, "Санкційний тиск — окрема тема."),
+]
+
+
+@pytest.fixture
+async def archive(db: Database, clock: FakeClock) -> Ingestor:
+    ingestor = build_ingestor(db, clock=clock)
+    for index, (channel, message_id, text) in enumerate(OWN_POSTS):
+        post = Post(channel, message_id, T0 + timedelta(hours=index), text)
+        await ingestor.ingest(post, origin=PostOrigin.LIVE)
+    return ingestor
+
+
+def _ids(result) -> list[int]:  # type: ignore[no-untyped-def]
+    return [hit.post.message_id for hit in result.hits]
+
+
+async def test_word_forms_newest_first(db: Database, archive: Ingestor) -> None:
+    result = await ArchiveSearch(db).search("санкції")
+    assert _ids(result) == [3, 2, 1]  # not 6: the adjective is another lemma
+    assert result.used_index
+
+
+async def test_results_equal_the_matcher_on_every_post(db: Database, archive: Ingestor) -> None:
+    queries = ["санкції", "шахед", "Kyiv~", "drone", "child", "санк*", "=санкцій", "санкції -Парижі",
+               "channel:other_chan", "channel:other_chan санкції", "/харк[іо]в/", "\"гарантії безпеки\""]
+    for query in queries:
+        compiled = compile_query(query)
+        expected = [
+            mid
+            for channel, mid, text in sorted(OWN_POSTS, key=lambda p: -p[1])
+            if compiled.matches(
+                Document(text, frozenset({channel.username or "", str(channel.telegram_id)}))
+            )
+        ]
+        got = _ids(await ArchiveSearch(db).search(query, limit=50))
+        assert got == expected, query
+
+
+async def test_limit_and_offset(db: Database, archive: Ingestor) -> None:
+    search = ArchiveSearch(db)
+    assert _ids(await search.search("санкції", limit=2)) == [3, 2]
+    assert _ids(await search.search("санкції", limit=2, offset=2)) == [1]
+
+
+async def test_since_until_are_inclusive(db: Database, archive: Ingestor) -> None:
+    search = ArchiveSearch(db)
+    filters = SearchFilters(since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=2))
+    assert _ids(await search.search("санкції", filters=filters)) == [3, 2]
+    scan = await search.search("/санкц/", filters=filters)
+    assert _ids(scan) == [3, 2] and not scan.used_index
+
+
+async def test_channel_filter(db: Database, archive: Ingestor) -> None:
+    row = await db.fetch_one("SELECT id FROM channels WHERE username = 'official_news'")
+    filters = SearchFilters(channel_ids=(row[0],))
+    assert _ids(await ArchiveSearch(db).search("санкції", filters=filters)) == [2, 1]
+
+
+async def test_edited_post_is_found_by_current_text_only(
+    db: Database, archive: Ingestor
+) -> None:
+    await archive.ingest(Post(NEWS, 4, T0 + timedelta(hours=3), "Дрони атакували Одесу."), origin=PostOrigin.LIVE)
+    search = ArchiveSearch(db)
+    assert _ids(await search.search("шахед")) == []
+    hits = (await search.search("Одеса")).hits
+    assert [h.post.message_id for h in hits] == [4] and hits[0].post.version == 1
+
+
+async def test_deleted_posts_stay_searchable_and_say_so(db: Database, archive: Ingestor) -> None:
+    await archive.ingest_deletions(NEWS, [1], detected_by="live")
+    hits = (await ArchiveSearch(db).search("санкції")).hits
+    deleted = {h.post.message_id: h.post.deleted_at is not None for h in hits}
+    assert deleted == {3: False, 2: False, 1: True}
+
+
+async def test_name_with_no_variant_in_archive_returns_nothing(
+    db: Database, archive: Ingestor
+) -> None:
+    result = await ArchiveSearch(db).search("Witkoff~")
+    assert result.hits == [] and result.examined == 0
+
+
+async def test_unnarrowable_query_stops_at_time_budget(db: Database, archive: Ingestor) -> None:
+    ticks = iter(range(1000))
+    search = ArchiveSearch(db, time_budget_seconds=0.5, monotonic=lambda: float(next(ticks)))
+    result = await search.search("/[a-zа-я]/")
+    assert result.stopped_early and not result.used_index
+
+
+async def test_count_caps(db: Database, archive: Ingestor) -> None:
+    search = ArchiveSearch(db)
+    assert await search.count("санкції", cap=2) == (2, True)
+    assert await search.count("санкції", cap=10) == (3, False)
+
+
+async def test_corpus_labelled_queries_through_search(
+    db: Database, clock: FakeClock, corpus_dir: Path
+) -> None:
+    ingestor = build_ingestor(db, clock=clock)
+    spec = json.loads((corpus_dir / "zelensky" / "match_dev.json").read_text(encoding="utf-8"))
+    lines = (corpus_dir / "zelensky" / spec["posts_file"]).read_text(encoding="utf-8").splitlines()
+    channel = ChannelRef(7777, "V_Zelenskiy_official")
+    by_message: dict[int, str] = {}
+    for line in lines:
+        post = json.loads(line)
+        message_id = int(post["id"].rsplit("/", 1)[1])
+        by_message[message_id] = post["id"]
+        await ingestor.ingest(
+            Post(channel, message_id, T0 + timedelta(minutes=message_id % 10000), post["text"]),
+            origin=PostOrigin.IMPORT,
+        )
+    search = ArchiveSearch(db)
+    for case in spec["queries"]:
+        result = await search.search(case["query"], limit=100)
+        got = {by_message[h.post.message_id] for h in result.hits}
+        assert got == set(case["expect"]), case["query"]
