@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,13 @@ def load_migrations() -> list[Migration]:
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.version)
+    found.sort(key=lambda m: (m.version, m.name))
+    for previous, migration in pairwise(found):
+        if previous.version == migration.version:
+            raise RuntimeError(
+                f"two migrations are numbered {migration.version:04d}: "
+                f"{previous.name} and {migration.name}"
+            )
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise RuntimeError(f"migration {expected:04d} is missing (found {migration.version})")
