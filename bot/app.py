@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.alerts import AlertEngine
 from bot.config import Settings
 from bot.errors import ConfigError, RuntimeFailure
 from bot.ingest import Clock, Ingestor
@@ -68,6 +70,9 @@ class App:
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
         self._polling: asyncio.Task[None] | None = None
+        self._notifier_task: asyncio.Task[None] | None = None
+        self._notifier_stop = asyncio.Event()
+        self.alerts: AlertEngine | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -128,6 +133,31 @@ class App:
             seconds=catchup.budget.interval_seconds,
         )
 
+    async def _start_alerts(self, bot: Bot) -> None:
+        """The alert engine (an ingest listener) and the notifier that drains the outbox."""
+        from bot.delivery.notifier import Notifier
+
+        db = self.db
+        engine = AlertEngine(
+            max_post_age=timedelta(hours=self.settings.delivery.max_post_age_hours),
+            clock=self.clock,
+        )
+        notifier = Notifier(
+            db,
+            bot,
+            self.settings.delivery,
+            clock=self.clock,
+            on_chats_changed=lambda: engine.load(db),
+        )
+        engine.set_on_enqueued(notifier.notify_new)
+        count = await engine.load(db)
+        self.ingestor.add_listener(engine)
+        self.alerts = engine
+        self._notifier_task = asyncio.create_task(
+            notifier.run(self._notifier_stop), name="notifier"
+        )
+        log.info("alerting %d subscription(s)", count)
+
     async def _start_bot(self) -> None:
         from aiogram import Bot, Dispatcher
         from aiogram.client.default import DefaultBotProperties
@@ -170,7 +200,8 @@ class App:
             raise RuntimeFailure(
                 f"cannot reach the Bot API at {base}: {exc.__class__.__name__}"
             ) from None
-        dispatcher = Dispatcher(settings=self.settings, db=self.db)
+        await self._start_alerts(bot)
+        dispatcher = Dispatcher(settings=self.settings, db=self.db, alerts=self.alerts)
         dispatcher.include_routers(*get_routers(self.settings))
         self.dispatcher = dispatcher
         self._polling = asyncio.create_task(
@@ -189,6 +220,11 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._polling, timeout=5)
             self._polling = None
+        if self._notifier_task is not None:
+            self._notifier_stop.set()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._notifier_task, timeout=5)
+            self._notifier_task = None
         if self._telegram_client is not None:
             with contextlib.suppress(Exception):
                 await self._telegram_client.disconnect()

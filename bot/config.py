@@ -108,6 +108,17 @@ class WebSettings(_Section):
     interval_seconds: PositiveInt = 60
 
 
+class DeliverySettings(_Section):
+    """`[delivery]`: how alerts are sent (Telegram's limits, retries, age)."""
+
+    private_per_second: Annotated[float, Field(gt=0)] = 1.0
+    group_per_minute: Annotated[float, Field(gt=0)] = 20.0
+    global_per_second: Annotated[float, Field(gt=0)] = 30.0
+    max_attempts: PositiveInt = 8
+    stale_claim_seconds: PositiveInt = 60
+    max_post_age_hours: PositiveInt = 24
+
+
 class ChannelEntry(_Section):
     """One `[[channels]]` entry: always watched while it is in the file."""
 
@@ -137,6 +148,7 @@ class Settings(_Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     channels: list[ChannelEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

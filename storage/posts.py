@@ -88,6 +88,12 @@ async def get_post(
     return row_to_post(row) if row else None
 
 
+async def get_post_by_id(conn: aiosqlite.Connection, post_id: int) -> StoredPost | None:
+    """The stored post with this internal key."""
+    row = await fetch_one(conn, f"SELECT {_POST_COLUMNS} {_FROM} WHERE p.id = ?", (post_id,))
+    return row_to_post(row) if row else None
+
+
 async def get_posts(
     conn: aiosqlite.Connection, channel_id: int, message_ids: Sequence[int]
 ) -> list[StoredPost]:

@@ -147,6 +147,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         ("telegram", settings.telegram),
         ("web", settings.web),
         ("telegram.catchup", settings.telegram.catchup),
+        ("delivery", settings.delivery),
     ):
         for key, field in type(model).model_fields.items():
             if field.annotation is not None and hasattr(field.annotation, "model_fields"):

@@ -1,0 +1,141 @@
+"""The outbox: alerts keyed by (chat, post, kind, version), claimed, sent, retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.db import execute, fetch_all, fetch_one, insert
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One alert to deliver."""
+
+    id: int
+    chat_id: int
+    post_id: int
+    kind: str
+    version: int
+    subscription_ids: tuple[int, ...]
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    chat_id: int,
+    post_id: int,
+    kind: str,
+    version: int,
+    subscription_ids: Sequence[int],
+    payload: dict[str, Any],
+    *,
+    now: int,
+    not_before: int | None = None,
+) -> bool:
+    """Add an alert due at `not_before` (default now); False, and nothing written, when its
+    key is already there."""
+    row_id = await insert(
+        conn,
+        "INSERT INTO outbox (chat_id, post_id, kind, version, subscription_ids, payload, "
+        "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (chat_id, post_id, kind, version) DO NOTHING RETURNING id",
+        (
+            chat_id,
+            post_id,
+            kind,
+            version,
+            json.dumps(sorted(subscription_ids)),
+            json.dumps(payload, ensure_ascii=False),
+            now,
+            now if not_before is None else not_before,
+        ),
+    )
+    return row_id is not None
+
+
+async def merge_pending_edit(
+    conn: aiosqlite.Connection, chat_id: int, post_id: int, version: int
+) -> bool:
+    """Fold a newer edit into an edit alert not sent yet (its earlier text stays the "before"
+    of the diff); False when there is none to fold into."""
+    rows = await fetch_all(
+        conn,
+        "UPDATE outbox SET version = ? WHERE id = (SELECT id FROM outbox WHERE chat_id = ? "
+        "AND post_id = ? AND kind = 'edit' AND status = 'pending' ORDER BY id DESC LIMIT 1) "
+        "RETURNING id",
+        (version, chat_id, post_id),
+    )
+    return bool(rows)
+
+
+async def claim_due(conn: aiosqlite.Connection, *, now: int, limit: int) -> list[OutboxRow]:
+    """Mark up to `limit` due rows claimed (oldest first) and return them."""
+    rows = await fetch_all(
+        conn,
+        "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+        "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, id LIMIT ?) "
+        "RETURNING id, chat_id, post_id, kind, version, subscription_ids, payload, attempts",
+        (now, now, limit),
+    )
+    claimed = [
+        OutboxRow(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7])
+        for r in rows
+    ]
+    return sorted(claimed, key=lambda row: row.id)
+
+
+async def mark_sent(
+    conn: aiosqlite.Connection, row_id: int, *, now: int, message_ids: Sequence[int]
+) -> None:
+    """The alert reached Telegram: never send it again."""
+    await execute(
+        conn,
+        "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_ids = ?, last_error = NULL "
+        "WHERE id = ?",
+        (now, json.dumps(list(message_ids)), row_id),
+    )
+
+
+async def schedule_retry(conn: aiosqlite.Connection, row_id: int, *, at: int, error: str) -> None:
+    """Send again at `at` (a retry after a transient error)."""
+    await execute(
+        conn,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+        (at, error, row_id),
+    )
+
+
+async def mark_failed(conn: aiosqlite.Connection, row_id: int, *, error: str) -> None:
+    """Give up on an alert, keeping the reason."""
+    await execute(
+        conn, "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, row_id)
+    )
+
+
+async def release_stale_claims(conn: aiosqlite.Connection, *, older_than: int) -> int:
+    """Claims left by a crash between claim and send become pending again (sent once more)."""
+    rows = await fetch_all(
+        conn,
+        "UPDATE outbox SET status = 'pending' WHERE status = 'claimed' AND claimed_at < ? "
+        "RETURNING id",
+        (older_than,),
+    )
+    return len(rows)
+
+
+async def sent_message_ids(conn: aiosqlite.Connection, chat_id: int, post_id: int) -> list[int]:
+    """The messages that carried the new-post alert of a post to a chat (for in-place edits)."""
+    row = await fetch_one(
+        conn,
+        "SELECT sent_message_ids FROM outbox WHERE chat_id = ? AND post_id = ? AND kind = 'new' "
+        "AND status = 'sent'",
+        (chat_id, post_id),
+    )
+    return [int(i) for i in json.loads(row[0])] if row and row[0] else []
