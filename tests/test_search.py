@@ -50,8 +50,20 @@ async def test_word_forms_newest_first(db: Database, archive: Ingestor) -> None:
 
 
 async def test_results_equal_the_matcher_on_every_post(db: Database, archive: Ingestor) -> None:
-    queries = ["санкції", "шахед", "Kyiv~", "drone", "child", "санк*", "=санкцій", "санкції -Парижі",
-               "channel:other_chan", "channel:other_chan санкції", "/харк[іо]в/", "\"гарантії безпеки\""]
+    queries = [
+        "санкції",
+        "шахед",
+        "Kyiv~",
+        "drone",
+        "child",
+        "санк*",
+        "=санкцій",
+        "санкції -Парижі",
+        "channel:other_chan",
+        "channel:other_chan санкції",
+        "/харк[іо]в/",
+        '"гарантії безпеки"',
+    ]
     for query in queries:
         compiled = compile_query(query)
         expected = [
@@ -85,10 +97,10 @@ async def test_channel_filter(db: Database, archive: Ingestor) -> None:
     assert _ids(await ArchiveSearch(db).search("санкції", filters=filters)) == [2, 1]
 
 
-async def test_edited_post_is_found_by_current_text_only(
-    db: Database, archive: Ingestor
-) -> None:
-    await archive.ingest(Post(NEWS, 4, T0 + timedelta(hours=3), "Дрони атакували Одесу."), origin=PostOrigin.LIVE)
+async def test_edited_post_is_found_by_current_text_only(db: Database, archive: Ingestor) -> None:
+    await archive.ingest(
+        Post(NEWS, 4, T0 + timedelta(hours=3), "Дрони атакували Одесу."), origin=PostOrigin.LIVE
+    )
     search = ArchiveSearch(db)
     assert _ids(await search.search("шахед")) == []
     hits = (await search.search("Одеса")).hits
