@@ -11,7 +11,15 @@ from bot.config import Settings
 HELP_TEXT = (
     "<b>chanwatch</b> watches public Telegram channels, keeps every post, edit and deletion "
     "in an archive, and alerts you the moment a post matches what you follow.\n\n"
-    "/help — this message"
+    "/subscribe QUERY — alert me when a post matches (e.g. <code>санкції -шахед</code>, "
+    '<code>"гарантії безпеки"</code>, <code>Witkoff~</code>, <code>channel:V_Zelenskiy_official</code>)\n'
+    "/list — this chat's subscriptions\n"
+    "/unsubscribe ID — delete one\n"
+    "/pause, /resume — all alerts of this chat\n"
+    "/search QUERY — the newest matching posts in the archive\n"
+    "/help — this message\n\n"
+    "Words match in any form (Ukrainian, Russian, English); AND, OR, NOT or -word, "
+    '"phrases", =exact, prefix*, Name~ (any spelling), channel:name, /regex/.'
 )
 
 

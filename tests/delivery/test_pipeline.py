@@ -6,8 +6,8 @@ import contextlib
 from datetime import timedelta
 
 from bot.models import ChannelRef, ForwardOrigin, Post, PostOrigin
-from tests.delivery.conftest import Delivery
 from tests.harness.bot_api import Failure
+from tests.harness.delivery_rig import Delivery
 
 NEWS = ChannelRef(1001, "official_news", "Official News")
 MIRROR = ChannelRef(2002, "mirror_chan", "Mirror")
