@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 MAX_BACKOFF = 300
 RETRY_AFTER_TRIES = 5
+CONCURRENT_CHATS = 16
 
 
 class _GiveUp(Exception):
@@ -114,9 +115,22 @@ class Notifier:
                 rows = await outbox_repo.claim_due(conn, now=self._now(), limit=batch)
             if not rows:
                 return sent
+            # Chats are served concurrently (the limiter paces them), each chat's alerts in
+            # order, so an edit never overtakes the alert it edits.
+            by_chat: dict[int, list[outbox_repo.OutboxRow]] = {}
             for row in rows:
-                if await self._deliver(row):
-                    sent += 1
+                by_chat.setdefault(row.chat_id, []).append(row)
+            gate = asyncio.Semaphore(CONCURRENT_CHATS)
+            sent += sum(
+                await asyncio.gather(*(self._serve_chat(r, gate) for r in by_chat.values()))
+            )
+
+    async def _serve_chat(self, rows: list[outbox_repo.OutboxRow], gate: asyncio.Semaphore) -> int:
+        async with gate:
+            done = 0
+            for row in rows:
+                done += await self._deliver(row)
+            return done
 
     async def _deliver(self, row: outbox_repo.OutboxRow) -> bool:
         chat_id = row.chat_id

@@ -56,6 +56,13 @@ class BotApiServer:
     _release: asyncio.Event | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
+    # Optional enforcement of Telegram's limits (for benchmarks): seconds between messages
+    # to one private chat, and messages per second overall; excess gets 429 + retry_after.
+    enforce_private_interval: float | None = None
+    enforce_global_per_second: int | None = None
+    rejected_429: int = 0
+    _last_send: dict[str, float] = field(default_factory=dict)
+    _recent_sends: list[float] = field(default_factory=list)
 
     async def start(self) -> BotApiServer:
         """Listen on a free port of 127.0.0.1."""
@@ -141,6 +148,9 @@ class BotApiServer:
         assert self._called is not None
         async with self._called:
             self._called.notify_all()
+        if method == "sendMessage" and self._over_limit(str(params.get("chat_id"))):
+            self.rejected_429 += 1
+            return self._error(Failure(429, "Too Many Requests: retry after 1", retry_after=1))
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
@@ -151,6 +161,20 @@ class BotApiServer:
                 return self._error(failure)
         result = await self._result(method, params)
         return web.json_response({"ok": True, "result": result})
+
+    def _over_limit(self, chat: str) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self.enforce_global_per_second is not None:
+            self._recent_sends = [t for t in self._recent_sends if now - t < 1.0]
+            if len(self._recent_sends) >= self.enforce_global_per_second:
+                return True
+        if self.enforce_private_interval is not None and not chat.startswith("-"):
+            last = self._last_send.get(chat)
+            if last is not None and now - last < self.enforce_private_interval:
+                return True
+        self._recent_sends.append(now)
+        self._last_send[chat] = now
+        return False
 
     def _error(self, failure: Failure) -> web.Response:
         body: dict[str, Any] = {
