@@ -167,7 +167,7 @@ class App:
         from aiogram.exceptions import TelegramUnauthorizedError
         from aiogram.utils.token import TokenValidationError
 
-        from handlers import get_routers
+        from handlers import setup_dispatcher
 
         token = self.settings.bot.token
         if token is None:
@@ -202,7 +202,7 @@ class App:
             ) from None
         await self._start_alerts(bot)
         dispatcher = Dispatcher(settings=self.settings, db=self.db, alerts=self.alerts)
-        dispatcher.include_routers(*get_routers(self.settings))
+        setup_dispatcher(dispatcher, self.settings)
         self.dispatcher = dispatcher
         self._polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False),

@@ -68,6 +68,8 @@ class BotSettings(_Section):
     token: SecretStr | None = None
     api_base_url: NonEmptyStr = "https://api.telegram.org"
     admins: list[Annotated[int, Field(strict=True)]] = Field(default_factory=list)
+    allowed_users: list[Annotated[int, Field(strict=True)]] = Field(default_factory=list)
+    allowed_chats: list[Annotated[int, Field(strict=True)]] = Field(default_factory=list)
 
 
 class StorageSettings(_Section):

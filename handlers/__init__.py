@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Dispatcher, Router
 
 from bot.config import Settings
-from handlers import search, start, subscriptions
+from handlers import channels, search, start, subscriptions
+from handlers.access import AccessMiddleware
 
 
 def get_routers(settings: Settings) -> list[Router]:
@@ -14,4 +15,13 @@ def get_routers(settings: Settings) -> list[Router]:
         start.build_router(settings),
         subscriptions.build_router(settings),
         search.build_router(settings),
+        channels.build_router(settings),
     ]
+
+
+def setup_dispatcher(dispatcher: Dispatcher, settings: Settings) -> None:
+    """Include the routers and the access middleware (the app and tests call this)."""
+    access = AccessMiddleware(settings)
+    dispatcher.message.outer_middleware(access)
+    dispatcher.callback_query.outer_middleware(access)
+    dispatcher.include_routers(*get_routers(settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router, html
+from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -20,6 +20,23 @@ MAX_QUERY_LENGTH = 500
 BACKTEST_CAP = 1000
 
 
+GROUP_TYPES = ("group", "supergroup")
+NOT_ADMIN = "In groups, only the group's administrators can change its subscriptions."
+
+
+async def may_change(message: Message, bot: Bot) -> bool:
+    """In groups, subscriptions belong to the group: only its administrators change them."""
+    if message.chat.type not in GROUP_TYPES:
+        return True
+    if message.from_user is None:
+        return False
+    member = await bot.get_chat_member(message.chat.id, message.from_user.id)
+    if member.status in ("creator", "administrator"):
+        return True
+    await message.answer(NOT_ADMIN)
+    return False
+
+
 def build_router(settings: Settings) -> Router:
     """The router for a chat's subscriptions."""
     router = Router(name="subscriptions")
@@ -27,11 +44,14 @@ def build_router(settings: Settings) -> Router:
     @router.message(Command("subscribe"))
     async def subscribe(
         message: Message,
+        bot: Bot,
         command: CommandObject,
         db: Database,
         alerts: AlertEngine | None = None,
     ) -> None:
         """Validate the query, show how it was understood and a backtest, then save it."""
+        if not await may_change(message, bot):
+            return
         query = (command.args or "").strip()
         if not query:
             await message.answer("Usage: /subscribe QUERY — for example /subscribe санкції -шахед")
@@ -99,11 +119,14 @@ def build_router(settings: Settings) -> Router:
     @router.message(Command("unsubscribe"))
     async def unsubscribe(
         message: Message,
+        bot: Bot,
         command: CommandObject,
         db: Database,
         alerts: AlertEngine | None = None,
     ) -> None:
         """Delete one subscription of this chat by its number."""
+        if not await may_change(message, bot):
+            return
         arg = (command.args or "").strip().lstrip("#")
         if not arg.isdigit():
             await message.answer("Usage: /unsubscribe ID (the number shown by /list)")
@@ -120,8 +143,10 @@ def build_router(settings: Settings) -> Router:
         await message.answer(f"Subscription #{sub_id} deleted.")
 
     async def _set_paused(
-        message: Message, db: Database, alerts: AlertEngine | None, paused: bool
+        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None, paused: bool
     ) -> None:
+        if not await may_change(message, bot):
+            return
         now = to_epoch(utc_now())
         async with db.write() as conn:
             await chat_repo.ensure_chat(conn, message.chat.id, chat_type=message.chat.type, now=now)
@@ -131,13 +156,17 @@ def build_router(settings: Settings) -> Router:
         await message.answer("Alerts paused for this chat." if paused else "Alerts resumed.")
 
     @router.message(Command("pause"))
-    async def pause(message: Message, db: Database, alerts: AlertEngine | None = None) -> None:
+    async def pause(
+        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None = None
+    ) -> None:
         """Pause all of the chat's alerts."""
-        await _set_paused(message, db, alerts, True)
+        await _set_paused(message, bot, db, alerts, True)
 
     @router.message(Command("resume"))
-    async def resume(message: Message, db: Database, alerts: AlertEngine | None = None) -> None:
+    async def resume(
+        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None = None
+    ) -> None:
         """Resume the chat's alerts."""
-        await _set_paused(message, db, alerts, False)
+        await _set_paused(message, bot, db, alerts, False)
 
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import aiosqlite
 
@@ -11,7 +12,14 @@ from storage.db import Row, execute, fetch_all, fetch_one, insert
 
 log = logging.getLogger(__name__)
 
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
 _COLUMNS = "id, telegram_id, username, title, access_hash, source, in_config, active, joined"
+
+
+def is_valid_username(value: str) -> bool:
+    """Whether a string is a public channel username (5-32 letters, digits, _)."""
+    return bool(_USERNAME.match(value))
 
 
 def _row_to_channel(row: Row) -> StoredChannel:
@@ -294,3 +302,8 @@ async def retire_unlisted_config_channels(
         f"ELSE active END WHERE in_config = 1 AND id NOT IN ({placeholders})",
         listed_ids,
     )
+
+
+async def deactivate_channel(conn: aiosqlite.Connection, channel_id: int) -> None:
+    """Stop watching a channel; its posts, names and history stay."""
+    await execute(conn, "UPDATE channels SET active = 0, in_config = 0 WHERE id = ?", (channel_id,))

@@ -366,6 +366,8 @@ class TelegramCatchUp:
             return None
         async with self._db.read() as conn:
             channels = await channel_repo.list_channels(conn, source="telegram")
+        # Channels added or removed at run time (admins) join or leave the live set here.
+        self._watched.replace(channels)
         states = await self._states(channels)
         task = next_task(
             states,

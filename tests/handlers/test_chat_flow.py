@@ -8,6 +8,7 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -16,7 +17,7 @@ from aiogram.types import Update
 from bot.config import parse_settings
 from bot.models import ChannelRef, Post, PostOrigin, StoredChannel
 from bot.sources.telegram import TelegramListener, WatchedChannels
-from handlers import get_routers
+from handlers import setup_dispatcher
 from tests.harness import telethon_kit as kit
 from tests.harness.delivery_rig import Delivery
 
@@ -29,8 +30,14 @@ class Chat:
     dispatcher: Dispatcher
     bot: Bot
 
-    async def send(self, text: str, chat_id: int = 10) -> str:
+    async def send(self, text: str, chat_id: int = 10, user_id: int = 77) -> str:
         """Feed a message update; return the bot's reply text."""
+        replies = await self.send_all(text, chat_id, user_id)
+        assert len(replies) == 1, f"expected one reply to {text!r}, got {replies}"
+        return replies[0]
+
+    async def send_all(self, text: str, chat_id: int = 10, user_id: int = 77) -> list[str]:
+        """Feed a message update; return every reply (none for ignored messages)."""
         before = len(self.delivery.server.calls_of("sendMessage"))
         update = {
             "update_id": next(_ids),
@@ -38,21 +45,31 @@ class Chat:
                 "message_id": next(_ids),
                 "date": 1767225600,
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                "from": {"id": 77, "is_bot": False, "first_name": "Reporter"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "Reporter"},
                 "text": text,
             },
         }
         await self.dispatcher.feed_update(self.bot, Update.model_validate(update))
-        calls = self.delivery.server.calls_of("sendMessage")
-        assert len(calls) == before + 1, f"expected one reply to {text!r}"
-        return str(calls[-1].params["text"])
+        return [
+            str(c.params["text"]) for c in self.delivery.server.calls_of("sendMessage")[before:]
+        ]
+
+
+ADMIN = 500
+
+
+def make_chat(delivery: Delivery, **bot_settings: Any) -> Chat:
+    settings = parse_settings({"bot": {"admins": [ADMIN], **bot_settings}}, environ={})
+    dispatcher = Dispatcher(settings=settings, db=delivery.db, alerts=delivery.engine)
+    setup_dispatcher(dispatcher, settings)
+    return Chat(delivery, dispatcher, delivery.bot)
 
 
 @pytest.fixture
 async def chat(delivery: Delivery) -> AsyncIterator[Chat]:
-    settings = parse_settings({}, environ={})
+    settings = parse_settings({"bot": {"admins": [ADMIN]}}, environ={})
     dispatcher = Dispatcher(settings=settings, db=delivery.db, alerts=delivery.engine)
-    dispatcher.include_routers(*get_routers(settings))
+    setup_dispatcher(dispatcher, settings)
     yield Chat(delivery, dispatcher, delivery.bot)
 
 
@@ -123,3 +140,63 @@ async def test_post_from_telethon_reaches_the_chat_once(chat: Chat) -> None:
     text = alerts[0].params["text"]
     assert "<b>гарантії безпеки</b>" in text and "<b>Парижі</b>" in text
     assert "https://t.me/official_news/77" in text
+
+
+async def test_admin_commands_and_refusals(chat: Chat) -> None:
+    refusal = await chat.send("/addchannel @new_channel web")
+    assert "only the bot's administrators" in refusal
+    assert await chat.delivery.db.fetch_all("SELECT * FROM channels") == []
+    assert "Watching @new_channel (web)" in await chat.send(
+        "/addchannel https://t.me/new_channel web", user_id=ADMIN
+    )
+    assert "not a public channel username" in await chat.send("/addchannel @x", user_id=ADMIN)
+    listing = await chat.send("/channels")
+    assert "@new_channel (web) — last post no posts yet" in listing
+    assert "only the bot's administrators" in await chat.send("/removechannel @new_channel")
+    assert "Stopped watching @new_channel" in await chat.send(
+        "/removechannel @new_channel", user_id=ADMIN
+    )
+    assert "No channels are watched yet." == await chat.send("/channels")
+    stats = await chat.send("/stats", user_id=ADMIN)
+    assert "Posts archived: 0" in stats and "Subscriptions: 0" in stats
+    assert "only the bot's administrators" in await chat.send("/stats")
+
+
+async def test_latest(chat: Chat) -> None:
+    now = chat.delivery.clock()
+    await chat.delivery.ingestor.ingest_batch(
+        [Post(NEWS, i, now - timedelta(minutes=10 - i), f"Пост {i}") for i in range(1, 8)]
+        + [Post(ChannelRef(3003, "other_chan"), 1, now, "Інший канал")],
+        origin=PostOrigin.LIVE,
+    )
+    everything = await chat.send("/latest")
+    assert everything.count("https://t.me/") == 5 and "other_chan/1" in everything
+    one = await chat.send("/latest @official_news")
+    assert "other_chan" not in one and "official_news/7" in one and "official_news/2" not in one
+    assert "No channel" in await chat.send("/latest @missing_chan")
+
+
+async def test_allowed_users_limit_access_with_one_refusal(delivery: Delivery) -> None:
+    private = make_chat(delivery, allowed_users=[77])
+    assert "Subscribed" in await private.send("/subscribe санкції", user_id=77)
+    assert "this bot is private" in await private.send("/subscribe шахед", chat_id=20, user_id=99)
+    assert await private.send_all("/list", chat_id=20, user_id=99) == []  # refused only once
+    rows = await delivery.db.fetch_all("SELECT chat_id FROM subscriptions")
+    assert [r[0] for r in rows] == [10]
+
+
+async def test_groups_only_admins_change_subscriptions_everyone_searches(chat: Chat) -> None:
+    group = -100123
+    assert "only the group's administrators" in await chat.send(
+        "/subscribe санкції", chat_id=group, user_id=1
+    )
+    chat.delivery.server.chat_admins.add((group, 2))
+    assert "Subscribed" in await chat.send("/subscribe санкції", chat_id=group, user_id=2)
+    assert "No posts match." == await chat.send("/search санкції", chat_id=group, user_id=1)
+    rows = await chat.delivery.db.fetch_all("SELECT chat_id FROM subscriptions")
+    assert [r[0] for r in rows] == [group]
+
+
+async def test_commands_for_another_bot_are_ignored(chat: Chat) -> None:
+    assert await chat.send_all("/subscribe@some_other_bot санкції") == []
+    assert "Subscribed" in await chat.send("/subscribe@chanwatch_test_bot санкції")

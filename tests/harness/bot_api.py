@@ -61,6 +61,8 @@ class BotApiServer:
     enforce_private_interval: float | None = None
     enforce_global_per_second: int | None = None
     rejected_429: int = 0
+    # (chat id, user id) pairs that getChatMember reports as the chat's owner (an admin).
+    chat_admins: set[tuple[int, int]] = field(default_factory=set)
     _last_send: dict[str, float] = field(default_factory=dict)
     _recent_sends: list[float] = field(default_factory=list)
 
@@ -200,6 +202,17 @@ class BotApiServer:
                 "first_name": "chanwatch",
                 "username": BOT_USERNAME,
             }
+        if lowered == "getchatmember":
+            chat_id, user_id = _int(params.get("chat_id")), _int(params.get("user_id"))
+            # Administrators are reported as the chat's owner (the smallest valid object).
+            status = "creator" if (chat_id, user_id) in self.chat_admins else "member"
+            member: dict[str, Any] = {
+                "status": status,
+                "user": {"id": user_id, "is_bot": False, "first_name": "User"},
+            }
+            if status == "creator":
+                member["is_anonymous"] = False
+            return member
         if lowered == "getupdates":
             return await self._get_updates(params)
         if lowered in {"sendmessage", "editmessagetext", "sendphoto", "senddocument"}:
