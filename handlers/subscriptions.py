@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.alerts import AlertEngine
 from bot.config import Settings
 from bot.models import to_epoch, utc_now
 from bot.query import QueryError, compile_query
 from bot.search import ArchiveSearch
+from handlers.keyboards import SubAction, list_keyboard, options_keyboard
 from storage import chats as chat_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database
@@ -94,7 +95,14 @@ def build_router(settings: Settings) -> Router:
         lines.extend(
             f"• {hit.post.date:%Y-%m-%d %H:%M} UTC {html.quote(hit.link)}" for hit in newest
         )
-        await message.answer("\n".join(lines)[:4000], disable_web_page_preview=True)
+        async with db.read() as conn:
+            saved = await sub_repo.get(conn, sub_id)
+        assert saved is not None
+        await message.answer(
+            "\n".join(lines)[:4000],
+            disable_web_page_preview=True,
+            reply_markup=options_keyboard(saved),
+        )
 
     @router.message(Command("list"))
     async def list_(message: Message, db: Database) -> None:
@@ -114,7 +122,57 @@ def build_router(settings: Settings) -> Router:
             ]
             suffix = f" ({', '.join(flags)})" if flags else ""
             lines.append(f"#{sub.id} <code>{html.quote(sub.query)}</code>{suffix}")
-        await message.answer("\n".join(lines)[:4000])
+        await message.answer("\n".join(lines)[:4000], reply_markup=list_keyboard(subs))
+
+    @router.callback_query(SubAction.filter())
+    async def on_button(
+        query: CallbackQuery,
+        callback_data: SubAction,
+        bot: Bot,
+        db: Database,
+        alerts: AlertEngine | None = None,
+    ) -> None:
+        """Toggle an option of, or delete, one of this chat's subscriptions."""
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer("This message is too old; use /list.")
+            return
+        if message.chat.type in GROUP_TYPES:
+            member = await bot.get_chat_member(message.chat.id, query.from_user.id)
+            if member.status not in ("creator", "administrator"):
+                await query.answer(NOT_ADMIN, show_alert=True)
+                return
+        async with db.write() as conn:
+            sub = await sub_repo.get(conn, callback_data.sub_id)
+            if sub is None or sub.chat_id != message.chat.id or not sub.active:
+                await query.answer("This subscription no longer exists.")
+                return
+            if callback_data.action == "delete":
+                await sub_repo.delete(conn, sub.id)
+                note = f"Subscription #{sub.id} deleted."
+            elif callback_data.action in ("silent", "forwards", "paused"):
+                value = not getattr(sub, callback_data.action)
+                await sub_repo.set_option(conn, sub.id, callback_data.action, value)
+                note = f"#{sub.id}: {callback_data.action} {'on' if value else 'off'}"
+            elif callback_data.action == "edits":
+                value = not sub.edits
+                await sub_repo.set_option(conn, sub.id, "edits", value)
+                await sub_repo.set_option(conn, sub.id, "deletions", value)
+                note = f"#{sub.id}: edits and deletions {'on' if value else 'off'}"
+            else:
+                await query.answer()
+                return
+            subs = await sub_repo.list_for_chat(conn, message.chat.id)
+            updated = await sub_repo.get(conn, sub.id)
+        if alerts is not None:
+            await alerts.refresh(db, sub.id)
+        await query.answer(note[:200])
+        markup: InlineKeyboardMarkup | None
+        if callback_data.view == "l":
+            markup = list_keyboard(subs)
+        else:
+            markup = options_keyboard(updated) if updated is not None and updated.active else None
+        await message.edit_reply_markup(reply_markup=markup)
 
     @router.message(Command("unsubscribe"))
     async def unsubscribe(

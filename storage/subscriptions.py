@@ -50,7 +50,11 @@ async def list_for_chat(conn: aiosqlite.Connection, chat_id: int) -> list[Subscr
         f"SELECT {_COLUMNS} FROM subscriptions WHERE chat_id = ? AND active = 1 ORDER BY id",
         (chat_id,),
     )
-    return [Subscription(r[0], r[1], r[2], *(bool(v) for v in tuple(r)[3:])) for r in rows]
+    return [_subscription(r) for r in rows]
+
+
+def _subscription(row: aiosqlite.Row) -> Subscription:
+    return Subscription(row[0], row[1], row[2], *(bool(v) for v in tuple(row)[3:]))
 
 
 async def set_option(conn: aiosqlite.Connection, sub_id: int, option: str, value: bool) -> None:
@@ -63,3 +67,9 @@ async def set_option(conn: aiosqlite.Connection, sub_id: int, option: str, value
 async def delete(conn: aiosqlite.Connection, sub_id: int) -> None:
     """Stop a subscription (kept inactive so sent alerts still name it)."""
     await execute(conn, "UPDATE subscriptions SET active = 0 WHERE id = ?", (sub_id,))
+
+
+async def get(conn: aiosqlite.Connection, sub_id: int) -> Subscription | None:
+    """One subscription (active or not)."""
+    rows = await fetch_all(conn, f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
+    return _subscription(rows[0]) if rows else None

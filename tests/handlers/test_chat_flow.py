@@ -36,6 +36,29 @@ class Chat:
         assert len(replies) == 1, f"expected one reply to {text!r}, got {replies}"
         return replies[0]
 
+    async def press(self, data: str, chat_id: int = 10, user_id: int = 77) -> str:
+        """Feed a button press; return the callback answer text."""
+        before = len(self.delivery.server.calls_of("answerCallbackQuery"))
+        update = {
+            "update_id": next(_ids),
+            "callback_query": {
+                "id": str(next(_ids)),
+                "from": {"id": user_id, "is_bot": False, "first_name": "Reporter"},
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": 5,
+                    "date": 1767225600,
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "text": "subscription",
+                },
+            },
+        }
+        await self.dispatcher.feed_update(self.bot, Update.model_validate(update))
+        answers = self.delivery.server.calls_of("answerCallbackQuery")[before:]
+        assert len(answers) == 1
+        return str(answers[0].params.get("text", ""))
+
     async def send_all(self, text: str, chat_id: int = 10, user_id: int = 77) -> list[str]:
         """Feed a message update; return every reply (none for ignored messages)."""
         before = len(self.delivery.server.calls_of("sendMessage"))
@@ -200,3 +223,28 @@ async def test_groups_only_admins_change_subscriptions_everyone_searches(chat: C
 async def test_commands_for_another_bot_are_ignored(chat: Chat) -> None:
     assert await chat.send_all("/subscribe@some_other_bot санкції") == []
     assert "Subscribed" in await chat.send("/subscribe@chanwatch_test_bot санкції")
+
+
+async def test_option_buttons_toggle_and_delete(chat: Chat) -> None:
+    import json
+
+    await chat.send("/subscribe санкції")
+    markup = json.loads(chat.delivery.server.calls_of("sendMessage")[-1].params["reply_markup"])
+    buttons = {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
+    assert set(buttons) == {"Sound: on", "Edits & deletions: on", "Forwards: on", "Pause", "Delete"}
+    assert all(len(data.encode()) <= 64 for data in buttons.values())
+    assert "silent on" in await chat.press(buttons["Sound: on"])
+    assert "edits and deletions off" in await chat.press(buttons["Edits & deletions: on"])
+    row = await chat.delivery.db.fetch_one("SELECT silent, edits, deletions FROM subscriptions")
+    assert tuple(row) == (1, 0, 0)
+    redrawn = json.loads(
+        chat.delivery.server.calls_of("editMessageReplyMarkup")[-1].params["reply_markup"]
+    )
+    texts = {b["text"] for r in redrawn["inline_keyboard"] for b in r}
+    assert "Sound: off" in texts and "Edits & deletions: off" in texts
+    # Another chat cannot touch it.
+    assert "no longer exists" in await chat.press(buttons["Delete"], chat_id=20)
+    assert "deleted" in await chat.press(buttons["Delete"])
+    assert len(chat.delivery.engine) == 0
+    listing = await chat.send("/list")
+    assert "No subscriptions" in listing
