@@ -204,6 +204,12 @@ class App:
         dispatcher = Dispatcher(settings=self.settings, db=self.db, alerts=self.alerts)
         setup_dispatcher(dispatcher, self.settings)
         self.dispatcher = dispatcher
+        from bot.commands_menu import register_command_menu
+
+        try:
+            await register_command_menu(bot)
+        except Exception as exc:  # the menu is a convenience: never stop the monitor for it
+            log.warning("could not set the command menu: %s", exc.__class__.__name__)
         self._polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False),
             name="bot-polling",

@@ -6,6 +6,7 @@ from aiogram import Dispatcher, Router
 
 from bot.config import Settings
 from handlers import channels, search, start, subscriptions
+from handlers import settings as chat_settings
 from handlers.access import AccessMiddleware
 
 
@@ -16,6 +17,7 @@ def get_routers(settings: Settings) -> list[Router]:
         subscriptions.build_router(settings),
         search.build_router(settings),
         channels.build_router(settings),
+        chat_settings.build_router(settings),
     ]
 
 

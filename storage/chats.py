@@ -57,3 +57,19 @@ async def timezone_of(conn: aiosqlite.Connection, chat_id: int) -> str:
     """The chat's IANA time zone (Europe/Kyiv by default)."""
     row = await fetch_one(conn, "SELECT timezone FROM chats WHERE id = ?", (chat_id,))
     return str(row[0]) if row else "Europe/Kyiv"
+
+
+async def set_timezone(conn: aiosqlite.Connection, chat_id: int, zone: str) -> None:
+    """The IANA time zone alerts are shown in."""
+    await execute(conn, "UPDATE chats SET timezone = ? WHERE id = ?", (zone, chat_id))
+
+
+async def set_language(conn: aiosqlite.Connection, chat_id: int, language: str) -> None:
+    """The chat's language (uk, ru, en)."""
+    await execute(conn, "UPDATE chats SET language = ? WHERE id = ?", (language, chat_id))
+
+
+async def language_of(conn: aiosqlite.Connection, chat_id: int) -> str | None:
+    """The chat's chosen language, or None (then the user's own)."""
+    row = await fetch_one(conn, "SELECT language FROM chats WHERE id = ?", (chat_id,))
+    return str(row[0]) if row and row[0] else None

@@ -248,3 +248,35 @@ async def test_option_buttons_toggle_and_delete(chat: Chat) -> None:
     assert len(chat.delivery.engine) == 0
     listing = await chat.send("/list")
     assert "No subscriptions" in listing
+
+
+async def test_settings_time_zone_and_language(chat: Chat) -> None:
+    shown = await chat.send("/settings")
+    assert "Time zone: <b>Europe/Kyiv</b>" in shown
+    assert "Unknown time zone" in await chat.send("/settings Mars/Olympus")
+    assert "Time zone: <b>America/New_York</b>" in await chat.send("/settings America/New_York")
+    assert "Saved: uk" in await chat.press("set:lang:uk")
+    assert "Saved: Europe/London" in await chat.press("set:tz:Europe/London")
+    row = await chat.delivery.db.fetch_one("SELECT timezone, language FROM chats WHERE id = 10")
+    assert tuple(row) == ("Europe/London", "uk")
+    # Alerts use the chat's zone.
+    await chat.send("/subscribe санкції")
+    await chat.delivery.ingestor.ingest(
+        Post(NEWS, 3, chat.delivery.clock(), "Нові санкції."), origin=PostOrigin.LIVE
+    )
+    await chat.delivery.notifier.drain_once()
+    assert (
+        "12:00 (Europe/London)" in chat.delivery.server.calls_of("sendMessage")[-1].params["text"]
+    )
+
+
+async def test_command_menu_in_three_languages(chat: Chat) -> None:
+    from bot.commands_menu import register_command_menu
+
+    await register_command_menu(chat.bot)
+    calls = chat.delivery.server.calls_of("setMyCommands")
+    assert sorted(c.params.get("language_code", "") for c in calls) == ["", "en", "ru", "uk"]
+    import json
+
+    uk = next(c for c in calls if c.params.get("language_code") == "uk")
+    assert "Пошук в архіві" in [c["description"] for c in json.loads(uk.params["commands"])]
