@@ -1,10 +1,12 @@
-"""/search QUERY: the newest matches in the archive, with links."""
+"""/search QUERY: the newest matches in the archive, 5 per page with next/previous buttons."""
 
 from __future__ import annotations
 
 from aiogram import Router, html
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.query import QueryError, compile_query
@@ -12,6 +14,39 @@ from bot.search import ArchiveSearch
 from storage.db import Database
 
 PAGE = 5
+QUERY_MARK = "🔎 "
+
+
+class SearchPage(CallbackData, prefix="sp"):
+    """Go to a page of the search shown in this message (the query is read from it)."""
+
+    page: int
+
+
+async def render_page(
+    db: Database, query: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text of one results page and its navigation buttons."""
+    result = await ArchiveSearch(db).search(query, limit=PAGE + 1, offset=page * PAGE)
+    hits = result.hits[:PAGE]
+    if not hits:
+        return ("No posts match." if page == 0 else "No more posts."), None
+    blocks = [f"{QUERY_MARK}{html.quote(query)} — page {page + 1}"]
+    for hit in hits:
+        text = hit.post.text.replace("\n", " ")
+        snippet = text[:300] + ("…" if len(text) > 300 else "")
+        flags = " (deleted)" if hit.post.deleted_at else (" (edited)" if hit.post.version else "")
+        blocks.append(
+            f"<b>{html.quote(hit.channel.title or hit.channel.username or '')}</b>, "
+            f"{hit.post.date:%Y-%m-%d %H:%M} UTC{flags}\n{html.quote(snippet)}\n{html.quote(hit.link)}"
+        )
+    builder = InlineKeyboardBuilder()
+    if page > 0:
+        builder.button(text="◀ Newer", callback_data=SearchPage(page=page - 1))
+    if len(result.hits) > PAGE:
+        builder.button(text="Older ▶", callback_data=SearchPage(page=page + 1))
+    markup = builder.as_markup() if (page > 0 or len(result.hits) > PAGE) else None
+    return "\n\n".join(blocks)[:4000], markup
 
 
 def build_router(settings: Settings) -> Router:
@@ -20,28 +55,32 @@ def build_router(settings: Settings) -> Router:
 
     @router.message(Command("search"))
     async def search(message: Message, command: CommandObject, db: Database) -> None:
-        """The 5 newest posts matching the query (the same search as `chanwatch search`)."""
+        """The newest posts matching the query (the same search as `chanwatch search`)."""
         query = (command.args or "").strip()
         if not query:
             await message.answer("Usage: /search QUERY")
             return
         try:
-            compiled = compile_query(query)
+            compile_query(query)
         except QueryError as exc:
             await message.answer(f"Cannot use this query: {html.quote(str(exc))}")
             return
-        result = await ArchiveSearch(db).search(compiled, limit=PAGE)
-        if not result.hits:
-            await message.answer("No posts match.")
+        text, markup = await render_page(db, query, 0)
+        await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
+
+    @router.callback_query(SearchPage.filter())
+    async def turn_page(query: CallbackQuery, callback_data: SearchPage, db: Database) -> None:
+        """Show another page of the search in the same message."""
+        message = query.message
+        first_line = (message.text or "").split("\n", 1)[0] if isinstance(message, Message) else ""
+        if not isinstance(message, Message) or not first_line.startswith(QUERY_MARK):
+            await query.answer("This search is too old; run /search again.")
             return
-        blocks = []
-        for hit in result.hits:
-            text = hit.post.text.replace("\n", " ")
-            snippet = text[:300] + ("…" if len(text) > 300 else "")
-            blocks.append(
-                f"<b>{html.quote(hit.channel.title or hit.channel.username or '')}</b>, "
-                f"{hit.post.date:%Y-%m-%d %H:%M} UTC\n{html.quote(snippet)}\n{html.quote(hit.link)}"
-            )
-        await message.answer("\n\n".join(blocks)[:4000], disable_web_page_preview=True)
+        # The query is the first line, up to " — page N" (kept in the message, not in the
+        # 64-byte callback data).
+        search_text = first_line[len(QUERY_MARK) :].rsplit(" — page ", 1)[0]
+        text, markup = await render_page(db, search_text, max(0, callback_data.page))
+        await query.answer()
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
 
     return router

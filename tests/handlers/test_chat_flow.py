@@ -36,7 +36,9 @@ class Chat:
         assert len(replies) == 1, f"expected one reply to {text!r}, got {replies}"
         return replies[0]
 
-    async def press(self, data: str, chat_id: int = 10, user_id: int = 77) -> str:
+    async def press(
+        self, data: str, chat_id: int = 10, user_id: int = 77, text: str = "subscription"
+    ) -> str:
         """Feed a button press; return the callback answer text."""
         before = len(self.delivery.server.calls_of("answerCallbackQuery"))
         update = {
@@ -50,7 +52,7 @@ class Chat:
                     "message_id": 5,
                     "date": 1767225600,
                     "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                    "text": "subscription",
+                    "text": text,
                 },
             },
         }
@@ -144,6 +146,35 @@ async def test_search_replies_with_links(chat: Chat) -> None:
     reply = await chat.send("/search гарантії")
     assert "https://t.me/official_news/9" in reply and "<b>Official News</b>" in reply
     assert "No posts match." == await chat.send("/search шахед")
+
+
+async def test_search_pages_with_buttons(chat: Chat) -> None:
+    import json
+
+    now = chat.delivery.clock()
+    await chat.delivery.ingestor.ingest_batch(
+        [
+            Post(NEWS, i, now - timedelta(minutes=100 - i), f"Санкції, допис {i}")
+            for i in range(1, 13)
+        ],
+        origin=PostOrigin.LIVE,
+    )
+    first = await chat.send("/search санкції")
+    assert [f"official_news/{i}" in first for i in (12, 8)] == [True, True]
+    assert "official_news/7" not in first
+    markup = json.loads(chat.delivery.server.calls_of("sendMessage")[-1].params["reply_markup"])
+    [[older]] = markup["inline_keyboard"]
+    assert older["text"] == "Older ▶"
+    header = "🔎 санкції — page 1"
+    await chat.press(older["callback_data"], text=header + "\n\n...")
+    second = chat.delivery.server.calls_of("editMessageText")[-1].params
+    assert "page 2" in second["text"] and "official_news/7" in second["text"]
+    assert "official_news/3" in second["text"] and "official_news/2" not in second["text"]
+    buttons = [b["text"] for r in json.loads(second["reply_markup"])["inline_keyboard"] for b in r]
+    assert buttons == ["◀ Newer", "Older ▶"]
+    await chat.press("sp:2", text="🔎 санкції — page 2")
+    third = chat.delivery.server.calls_of("editMessageText")[-1].params
+    assert "official_news/2" in third["text"] and "official_news/1" in third["text"]
 
 
 async def test_post_from_telethon_reaches_the_chat_once(chat: Chat) -> None:
