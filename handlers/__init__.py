@@ -8,6 +8,7 @@ from bot.config import Settings
 from handlers import channels, search, start, subscriptions
 from handlers import settings as chat_settings
 from handlers.access import AccessMiddleware
+from handlers.language import LanguageMiddleware
 
 
 def get_routers(settings: Settings) -> list[Router]:
@@ -26,4 +27,7 @@ def setup_dispatcher(dispatcher: Dispatcher, settings: Settings) -> None:
     access = AccessMiddleware(settings)
     dispatcher.message.outer_middleware(access)
     dispatcher.callback_query.outer_middleware(access)
+    language = LanguageMiddleware()
+    dispatcher.message.middleware(language)
+    dispatcher.callback_query.middleware(language)
     dispatcher.include_routers(*get_routers(settings))

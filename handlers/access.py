@@ -9,8 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.config import Settings
-
-REFUSAL = "Sorry, this bot is private. Ask its operator for access."
+from bot.i18n import resolve_language, text
 
 
 class AccessMiddleware(BaseMiddleware):
@@ -40,8 +39,11 @@ class AccessMiddleware(BaseMiddleware):
         key = chat.id if chat is not None else (user.id if user is not None else 0)
         if key not in self._refused:
             self._refused.add(key)
+            refusal = text(
+                "private_bot", resolve_language(None, getattr(user, "language_code", None))
+            )
             if isinstance(event, Message):
-                await event.answer(REFUSAL)
+                await event.answer(refusal)
             elif isinstance(event, CallbackQuery):
-                await event.answer(REFUSAL, show_alert=True)
+                await event.answer(refusal, show_alert=True)
         return None

@@ -7,14 +7,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.config import Settings
+from bot.i18n import text
 from bot.models import from_epoch, to_epoch, utc_now
 from bot.search import post_link
 from storage import channels as channel_repo
 from storage import cursors as cursor_repo
 from storage import posts as post_repo
 from storage.db import Database
-
-REFUSAL = "Sorry, only the bot's administrators can do that."
 
 
 def _username(arg: str) -> str:
@@ -82,10 +81,12 @@ def build_router(settings: Settings) -> Router:
         )
 
     @router.message(Command("addchannel"))
-    async def add_channel(message: Message, command: CommandObject, db: Database) -> None:
+    async def add_channel(
+        message: Message, command: CommandObject, db: Database, lang: str = "en"
+    ) -> None:
         """Admins: watch one more channel (`@name|link [web|telegram]`)."""
         if not is_admin(message):
-            await message.answer(REFUSAL)
+            await message.answer(text("not_bot_admin", lang))
             return
         parts = (command.args or "").split()
         source = parts[1].lower() if len(parts) > 1 else "telegram"
@@ -108,10 +109,12 @@ def build_router(settings: Settings) -> Router:
         await message.answer(f"Watching @{html.quote(username)} ({source}).")
 
     @router.message(Command("removechannel"))
-    async def remove_channel(message: Message, command: CommandObject, db: Database) -> None:
+    async def remove_channel(
+        message: Message, command: CommandObject, db: Database, lang: str = "en"
+    ) -> None:
         """Admins: stop watching a channel (its posts stay in the archive)."""
         if not is_admin(message):
-            await message.answer(REFUSAL)
+            await message.answer(text("not_bot_admin", lang))
             return
         username = _username(command.args or "")
         async with db.write() as conn:
@@ -125,10 +128,10 @@ def build_router(settings: Settings) -> Router:
         )
 
     @router.message(Command("stats"))
-    async def stats(message: Message, db: Database) -> None:
+    async def stats(message: Message, db: Database, lang: str = "en") -> None:
         """Admins: archive and delivery figures."""
         if not is_admin(message):
-            await message.answer(REFUSAL)
+            await message.answer(text("not_bot_admin", lang))
             return
         since = to_epoch(utc_now()) - 86400
         row = await db.fetch_one(

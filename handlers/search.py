@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.i18n import text
 from bot.query import QueryError, compile_query
 from bot.search import ArchiveSearch
 from storage.db import Database
@@ -24,17 +25,17 @@ class SearchPage(CallbackData, prefix="sp"):
 
 
 async def render_page(
-    db: Database, query: str, page: int
+    db: Database, query: str, page: int, lang: str = "en"
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The text of one results page and its navigation buttons."""
     result = await ArchiveSearch(db).search(query, limit=PAGE + 1, offset=page * PAGE)
     hits = result.hits[:PAGE]
     if not hits:
-        return ("No posts match." if page == 0 else "No more posts."), None
+        return text("no_match", lang), None
     blocks = [f"{QUERY_MARK}{html.quote(query)} — page {page + 1}"]
     for hit in hits:
-        text = hit.post.text.replace("\n", " ")
-        snippet = text[:300] + ("…" if len(text) > 300 else "")
+        body = hit.post.text.replace("\n", " ")
+        snippet = body[:300] + ("…" if len(body) > 300 else "")
         flags = " (deleted)" if hit.post.deleted_at else (" (edited)" if hit.post.version else "")
         blocks.append(
             f"<b>{html.quote(hit.channel.title or hit.channel.username or '')}</b>, "
@@ -54,22 +55,26 @@ def build_router(settings: Settings) -> Router:
     router = Router(name="search")
 
     @router.message(Command("search"))
-    async def search(message: Message, command: CommandObject, db: Database) -> None:
+    async def search(
+        message: Message, command: CommandObject, db: Database, lang: str = "en"
+    ) -> None:
         """The newest posts matching the query (the same search as `chanwatch search`)."""
         query = (command.args or "").strip()
         if not query:
-            await message.answer("Usage: /search QUERY")
+            await message.answer(text("search_usage", lang))
             return
         try:
             compile_query(query)
         except QueryError as exc:
-            await message.answer(f"Cannot use this query: {html.quote(str(exc))}")
+            await message.answer(text("bad_query", lang, error=html.quote(str(exc))))
             return
-        text, markup = await render_page(db, query, 0)
-        await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
+        page_text, markup = await render_page(db, query, 0, lang)
+        await message.answer(page_text, reply_markup=markup, disable_web_page_preview=True)
 
     @router.callback_query(SearchPage.filter())
-    async def turn_page(query: CallbackQuery, callback_data: SearchPage, db: Database) -> None:
+    async def turn_page(
+        query: CallbackQuery, callback_data: SearchPage, db: Database, lang: str = "en"
+    ) -> None:
         """Show another page of the search in the same message."""
         message = query.message
         first_line = (message.text or "").split("\n", 1)[0] if isinstance(message, Message) else ""
@@ -79,8 +84,8 @@ def build_router(settings: Settings) -> Router:
         # The query is the first line, up to " — page N" (kept in the message, not in the
         # 64-byte callback data).
         search_text = first_line[len(QUERY_MARK) :].rsplit(" — page ", 1)[0]
-        text, markup = await render_page(db, search_text, max(0, callback_data.page))
+        page_text, markup = await render_page(db, search_text, max(0, callback_data.page), lang)
         await query.answer()
-        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+        await message.edit_text(page_text, reply_markup=markup, disable_web_page_preview=True)
 
     return router

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.i18n import text
 from bot.models import to_epoch, utc_now
 from handlers.subscriptions import may_change
 from storage import chats as chat_repo
@@ -50,37 +51,43 @@ def build_router(settings: Settings) -> Router:
     """The router for /settings."""
     router = Router(name="settings")
 
-    async def show(message: Message, db: Database) -> None:
+    async def show(message: Message, db: Database, lang: str) -> None:
         async with db.read() as conn:
             zone = await chat_repo.timezone_of(conn, message.chat.id)
             language = await chat_repo.language_of(conn, message.chat.id)
         await message.answer(
-            f"Time zone: <b>{html.quote(zone)}</b>\nLanguage: <b>{LANGUAGES.get(language or '', 'from your Telegram')}</b>\n"
-            "Choose below, or type /settings Area/City (an IANA time zone).",
+            text(
+                "settings",
+                lang,
+                zone=html.quote(zone),
+                language=LANGUAGES.get(language or "", "Telegram"),
+            ),
             reply_markup=settings_keyboard(),
         )
 
     @router.message(Command("settings"))
-    async def settings_(message: Message, command: CommandObject, bot: Bot, db: Database) -> None:
+    async def settings_(
+        message: Message, command: CommandObject, bot: Bot, db: Database, lang: str = "en"
+    ) -> None:
         """Show the settings, or set the time zone given as text."""
         zone = (command.args or "").strip()
         if zone:
-            if not await may_change(message, bot):
+            if not await may_change(message, bot, lang):
                 return
             if not _valid_zone(zone):
-                await message.answer(
-                    f"Unknown time zone {html.quote(zone)}; use a name like Europe/Kyiv."
-                )
+                await message.answer(text("unknown_zone", lang, zone=html.quote(zone)))
                 return
             async with db.write() as conn:
                 await chat_repo.ensure_chat(
                     conn, message.chat.id, chat_type=message.chat.type, now=to_epoch(utc_now())
                 )
                 await chat_repo.set_timezone(conn, message.chat.id, zone)
-        await show(message, db)
+        await show(message, db, lang)
 
     @router.callback_query(SettingAction.filter())
-    async def on_button(query: CallbackQuery, callback_data: SettingAction, db: Database) -> None:
+    async def on_button(
+        query: CallbackQuery, callback_data: SettingAction, db: Database, lang: str = "en"
+    ) -> None:
         """Apply a language or time zone button."""
         message = query.message
         if not isinstance(message, Message):
@@ -97,6 +104,7 @@ def build_router(settings: Settings) -> Router:
             else:
                 await query.answer("Unknown setting.")
                 return
-        await query.answer(f"Saved: {callback_data.value}")
+        chosen = callback_data.value if callback_data.key == "lang" else lang
+        await query.answer(text("saved", chosen, value=callback_data.value))
 
     return router

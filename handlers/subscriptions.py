@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.alerts import AlertEngine
 from bot.config import Settings
+from bot.i18n import text
 from bot.models import to_epoch, utc_now
 from bot.query import QueryError, compile_query
 from bot.search import ArchiveSearch
@@ -22,10 +23,9 @@ BACKTEST_CAP = 1000
 
 
 GROUP_TYPES = ("group", "supergroup")
-NOT_ADMIN = "In groups, only the group's administrators can change its subscriptions."
 
 
-async def may_change(message: Message, bot: Bot) -> bool:
+async def may_change(message: Message, bot: Bot, lang: str = "en") -> bool:
     """In groups, subscriptions belong to the group: only its administrators change them."""
     if message.chat.type not in GROUP_TYPES:
         return True
@@ -34,7 +34,7 @@ async def may_change(message: Message, bot: Bot) -> bool:
     member = await bot.get_chat_member(message.chat.id, message.from_user.id)
     if member.status in ("creator", "administrator"):
         return True
-    await message.answer(NOT_ADMIN)
+    await message.answer(text("not_group_admin", lang))
     return False
 
 
@@ -49,27 +49,28 @@ def build_router(settings: Settings) -> Router:
         command: CommandObject,
         db: Database,
         alerts: AlertEngine | None = None,
+        lang: str = "en",
     ) -> None:
         """Validate the query, show how it was understood and a backtest, then save it."""
-        if not await may_change(message, bot):
+        if not await may_change(message, bot, lang):
             return
         query = (command.args or "").strip()
         if not query:
-            await message.answer("Usage: /subscribe QUERY — for example /subscribe санкції -шахед")
+            await message.answer(text("subscribe_usage", lang))
             return
         if len(query) > MAX_QUERY_LENGTH:
-            await message.answer(f"A query may have at most {MAX_QUERY_LENGTH} characters.")
+            await message.answer(text("query_too_long", lang, limit=MAX_QUERY_LENGTH))
             return
         try:
             compiled = compile_query(query)
         except QueryError as exc:
-            await message.answer(f"Cannot use this query: {html.quote(str(exc))}")
+            await message.answer(text("bad_query", lang, error=html.quote(str(exc))))
             return
         chat_id = message.chat.id
         async with db.read() as conn:
             existing = await sub_repo.list_for_chat(conn, chat_id)
         if len(existing) >= MAX_SUBSCRIPTIONS:
-            await message.answer(f"This chat already has {MAX_SUBSCRIPTIONS} subscriptions.")
+            await message.answer(text("too_many", lang, limit=MAX_SUBSCRIPTIONS))
             return
         search = ArchiveSearch(db)
         count, more = await search.count(compiled, cap=BACKTEST_CAP)
@@ -88,9 +89,9 @@ def build_router(settings: Settings) -> Router:
             await alerts.refresh(db, sub_id)
         shown = f"{BACKTEST_CAP:,}+" if more else f"{count:,}"
         lines = [
-            f"Subscribed (#{sub_id}): <code>{html.quote(query)}</code>",
-            f"Understood as: {html.quote(compiled.query.describe())}",
-            f"Archived posts it would have matched: {shown}",
+            text("subscribed", lang, id=sub_id, query=html.quote(query)),
+            text("understood", lang, description=html.quote(compiled.query.describe())),
+            text("backtest", lang, count=shown),
         ]
         lines.extend(
             f"• {hit.post.date:%Y-%m-%d %H:%M} UTC {html.quote(hit.link)}" for hit in newest
@@ -105,12 +106,12 @@ def build_router(settings: Settings) -> Router:
         )
 
     @router.message(Command("list"))
-    async def list_(message: Message, db: Database) -> None:
+    async def list_(message: Message, db: Database, lang: str = "en") -> None:
         """The chat's subscriptions."""
         async with db.read() as conn:
             subs = await sub_repo.list_for_chat(conn, message.chat.id)
         if not subs:
-            await message.answer("No subscriptions yet. Start with /subscribe QUERY.")
+            await message.answer(text("no_subscriptions", lang))
             return
         lines = []
         for sub in subs:
@@ -131,6 +132,7 @@ def build_router(settings: Settings) -> Router:
         bot: Bot,
         db: Database,
         alerts: AlertEngine | None = None,
+        lang: str = "en",
     ) -> None:
         """Toggle an option of, or delete, one of this chat's subscriptions."""
         message = query.message
@@ -140,7 +142,7 @@ def build_router(settings: Settings) -> Router:
         if message.chat.type in GROUP_TYPES:
             member = await bot.get_chat_member(message.chat.id, query.from_user.id)
             if member.status not in ("creator", "administrator"):
-                await query.answer(NOT_ADMIN, show_alert=True)
+                await query.answer(text("not_group_admin", lang), show_alert=True)
                 return
         async with db.write() as conn:
             sub = await sub_repo.get(conn, callback_data.sub_id)
@@ -149,7 +151,7 @@ def build_router(settings: Settings) -> Router:
                 return
             if callback_data.action == "delete":
                 await sub_repo.delete(conn, sub.id)
-                note = f"Subscription #{sub.id} deleted."
+                note = text("deleted", lang, id=sub.id)
             elif callback_data.action in ("silent", "forwards", "paused"):
                 value = not getattr(sub, callback_data.action)
                 await sub_repo.set_option(conn, sub.id, callback_data.action, value)
@@ -181,29 +183,35 @@ def build_router(settings: Settings) -> Router:
         command: CommandObject,
         db: Database,
         alerts: AlertEngine | None = None,
+        lang: str = "en",
     ) -> None:
         """Delete one subscription of this chat by its number."""
-        if not await may_change(message, bot):
+        if not await may_change(message, bot, lang):
             return
         arg = (command.args or "").strip().lstrip("#")
         if not arg.isdigit():
-            await message.answer("Usage: /unsubscribe ID (the number shown by /list)")
+            await message.answer(text("unsubscribe_usage", lang))
             return
         sub_id = int(arg)
         async with db.write() as conn:
             subs = {s.id for s in await sub_repo.list_for_chat(conn, message.chat.id)}
             if sub_id not in subs:
-                await message.answer(f"This chat has no subscription #{sub_id}.")
+                await message.answer(text("no_such_subscription", lang, id=sub_id))
                 return
             await sub_repo.delete(conn, sub_id)
         if alerts is not None:
             alerts.remove(sub_id)
-        await message.answer(f"Subscription #{sub_id} deleted.")
+        await message.answer(text("deleted", lang, id=sub_id))
 
     async def _set_paused(
-        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None, paused: bool
+        message: Message,
+        bot: Bot,
+        db: Database,
+        alerts: AlertEngine | None,
+        paused: bool,
+        lang: str,
     ) -> None:
-        if not await may_change(message, bot):
+        if not await may_change(message, bot, lang):
             return
         now = to_epoch(utc_now())
         async with db.write() as conn:
@@ -211,20 +219,28 @@ def build_router(settings: Settings) -> Router:
             await chat_repo.set_paused(conn, message.chat.id, paused)
         if alerts is not None:
             await alerts.load(db)
-        await message.answer("Alerts paused for this chat." if paused else "Alerts resumed.")
+        await message.answer(text("paused" if paused else "resumed", lang))
 
     @router.message(Command("pause"))
     async def pause(
-        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None = None
+        message: Message,
+        bot: Bot,
+        db: Database,
+        alerts: AlertEngine | None = None,
+        lang: str = "en",
     ) -> None:
         """Pause all of the chat's alerts."""
-        await _set_paused(message, bot, db, alerts, True)
+        await _set_paused(message, bot, db, alerts, True, lang)
 
     @router.message(Command("resume"))
     async def resume(
-        message: Message, bot: Bot, db: Database, alerts: AlertEngine | None = None
+        message: Message,
+        bot: Bot,
+        db: Database,
+        alerts: AlertEngine | None = None,
+        lang: str = "en",
     ) -> None:
         """Resume the chat's alerts."""
-        await _set_paused(message, bot, db, alerts, False)
+        await _set_paused(message, bot, db, alerts, False, lang)
 
     return router

@@ -324,6 +324,7 @@ class Notifier:
             forwarded_from=forwarded,
             late=bool(row.payload.get("late", False)),
             queries=tuple(queries),
+            language=await chat_repo.language_of(conn, row.chat_id) or "en",
         )
 
 

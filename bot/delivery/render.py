@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import text as words
+
 LIMIT = 4096
 EXCERPT = 1500  # characters of post text shown around the matches in a new-post alert
 
@@ -133,6 +135,7 @@ class AlertContext:
     forwarded_from: str | None = None
     late: bool = False
     queries: tuple[str, ...] = ()
+    language: str = "en"
 
 
 def _header(ctx: AlertContext, label: str) -> list[Line]:
@@ -141,9 +144,9 @@ def _header(ctx: AlertContext, label: str) -> list[Line]:
     lines = [Line(title, [(len(label), len(title), "b", "")]), Line(f"{local} ({ctx.timezone})")]
     notes = []
     if ctx.forwarded_from:
-        notes.append(f"Forwarded from {ctx.forwarded_from}")
+        notes.append(words("forwarded_from", ctx.language, name=ctx.forwarded_from))
     if ctx.late:
-        notes.append("Arrived late (found by catch-up)")
+        notes.append(words("late", ctx.language))
     lines.extend(Line(note, [(0, len(note), "i", "")]) for note in notes)
     return lines
 
@@ -153,8 +156,8 @@ def _footer(ctx: AlertContext, extra: Sequence[str] = ()) -> list[Line]:
     for item in extra:
         lines.append(Line(item))
     if ctx.queries:
-        text = "Matched: " + "; ".join(ctx.queries)
-        lines.append(Line(text, [(0, len(text), "i", "")]))
+        matched = words("matched", ctx.language, queries="; ".join(ctx.queries))
+        lines.append(Line(matched, [(0, len(matched), "i", "")]))
     return lines
 
 
@@ -163,7 +166,7 @@ def render_new(
 ) -> list[str]:
     """A new-post alert: matched words in bold, long posts trimmed around the matches."""
     shown, spans, _ = excerpt(text, highlights)
-    extra = [f"Also in: {link}" for link in also_in]
+    extra = [words("also_in", ctx.language, link=link) for link in also_in]
     return split_lines(
         [*_header(ctx, ""), Line(""), *_text_lines(shown, spans), *_footer(ctx, extra)]
     )
@@ -193,14 +196,24 @@ def word_diff(before: str, after: str) -> Line:
 def render_edit(ctx: AlertContext, before: str, after: str) -> list[str]:
     """An edit of an alerted post as a readable word diff."""
     return split_lines(
-        [*_header(ctx, "Edited: "), Line(""), word_diff(before, after), *_footer(ctx)]
+        [
+            *_header(ctx, words("edited", ctx.language)),
+            Line(""),
+            word_diff(before, after),
+            *_footer(ctx),
+        ]
     )
 
 
 def render_deletion(ctx: AlertContext, original: str) -> list[str]:
     """A deletion of an alerted post, with the preserved original text in full."""
     return split_lines(
-        [*_header(ctx, "Deleted: "), Line(""), *_text_lines(original, []), *_footer(ctx)]
+        [
+            *_header(ctx, words("deleted_post", ctx.language)),
+            Line(""),
+            *_text_lines(original, []),
+            *_footer(ctx),
+        ]
     )
 
 

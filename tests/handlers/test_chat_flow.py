@@ -29,6 +29,7 @@ class Chat:
     delivery: Delivery
     dispatcher: Dispatcher
     bot: Bot
+    user_language: str = "en"
 
     async def send(self, text: str, chat_id: int = 10, user_id: int = 77) -> str:
         """Feed a message update; return the bot's reply text."""
@@ -70,7 +71,12 @@ class Chat:
                 "message_id": next(_ids),
                 "date": 1767225600,
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                "from": {"id": user_id, "is_bot": False, "first_name": "Reporter"},
+                "from": {
+                    "id": user_id,
+                    "is_bot": False,
+                    "first_name": "Reporter",
+                    "language_code": self.user_language,
+                },
                 "text": text,
             },
         }
@@ -286,8 +292,9 @@ async def test_settings_time_zone_and_language(chat: Chat) -> None:
     assert "Time zone: <b>Europe/Kyiv</b>" in shown
     assert "Unknown time zone" in await chat.send("/settings Mars/Olympus")
     assert "Time zone: <b>America/New_York</b>" in await chat.send("/settings America/New_York")
-    assert "Saved: uk" in await chat.press("set:lang:uk")
-    assert "Saved: Europe/London" in await chat.press("set:tz:Europe/London")
+    assert "Збережено: uk" in await chat.press("set:lang:uk")
+    assert "Часовий пояс" in await chat.send("/settings")
+    assert "Збережено: Europe/London" in await chat.press("set:tz:Europe/London")
     row = await chat.delivery.db.fetch_one("SELECT timezone, language FROM chats WHERE id = 10")
     assert tuple(row) == ("Europe/London", "uk")
     # Alerts use the chat's zone.
@@ -311,3 +318,19 @@ async def test_command_menu_in_three_languages(chat: Chat) -> None:
 
     uk = next(c for c in calls if c.params.get("language_code") == "uk")
     assert "Пошук в архіві" in [c["description"] for c in json.loads(uk.params["commands"])]
+
+
+async def test_replies_and_alerts_speak_the_chat_language(chat: Chat) -> None:
+    chat.user_language = "ru"
+    assert "Подписка создана (#1)" in await chat.send("/subscribe санкції")
+    chat.user_language = "de"
+    assert "Subscribed (#2)" in await chat.send("/subscribe шахед", chat_id=20)
+    await chat.press("set:lang:uk")
+    assert "Підписку створено" in await chat.send("/subscribe Париж")
+    await chat.delivery.ingestor.ingest(
+        Post(NEWS, 4, chat.delivery.clock(), "Санкції, Париж.", forward=None),
+        origin=PostOrigin.CATCHUP,
+    )
+    await chat.delivery.notifier.drain_once()
+    alert = chat.delivery.server.calls_of("sendMessage")[-1].params["text"]
+    assert "Збіглося: санкції; Париж" in alert
