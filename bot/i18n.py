@@ -76,6 +76,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "uk": "У цьому чаті вже {limit} підписок.",
         "ru": "В этом чате уже {limit} подписок.",
     },
+    "too_many_regex": {
+        "en": "A chat may have at most {limit} subscriptions with regular expressions (they cannot be indexed).",
+        "uk": "Чат може мати щонайбільше {limit} підписок із регулярними виразами (їх не можна індексувати).",
+        "ru": "В чате может быть не более {limit} подписок с регулярными выражениями (их нельзя индексировать).",
+    },
     "subscribed": {
         "en": "Subscribed (#{id}): <code>{query}</code>",
         "uk": "Підписку створено (#{id}): <code>{query}</code>",

@@ -10,7 +10,8 @@ from bot.alerts import AlertEngine
 from bot.config import Settings
 from bot.i18n import text
 from bot.models import to_epoch, utc_now
-from bot.query import QueryError, compile_query
+from bot.query import CompiledQuery, QueryError, compile_query
+from bot.query.nodes import Regex
 from bot.search import ArchiveSearch
 from handlers.keyboards import SubAction, list_keyboard, options_keyboard
 from storage import chats as chat_repo
@@ -19,10 +20,16 @@ from storage.db import Database
 
 MAX_SUBSCRIPTIONS = 50
 MAX_QUERY_LENGTH = 500
+# Regexes cannot be indexed: every post runs them, so each chat gets only a few.
+MAX_REGEX_SUBSCRIPTIONS = 5
 BACKTEST_CAP = 1000
 
 
 GROUP_TYPES = ("group", "supergroup")
+
+
+def _has_regex(compiled: CompiledQuery) -> bool:
+    return any(isinstance(node, Regex) for node in compiled.query.walk())
 
 
 async def may_change(message: Message, bot: Bot, lang: str = "en") -> bool:
@@ -71,6 +78,11 @@ def build_router(settings: Settings) -> Router:
             existing = await sub_repo.list_for_chat(conn, chat_id)
         if len(existing) >= MAX_SUBSCRIPTIONS:
             await message.answer(text("too_many", lang, limit=MAX_SUBSCRIPTIONS))
+            return
+        if _has_regex(compiled) and (
+            sum(_has_regex(compile_query(s.query)) for s in existing) >= MAX_REGEX_SUBSCRIPTIONS
+        ):
+            await message.answer(text("too_many_regex", lang, limit=MAX_REGEX_SUBSCRIPTIONS))
             return
         search = ArchiveSearch(db)
         count, more = await search.count(compiled, cap=BACKTEST_CAP)

@@ -334,3 +334,17 @@ async def test_replies_and_alerts_speak_the_chat_language(chat: Chat) -> None:
     await chat.delivery.notifier.drain_once()
     alert = chat.delivery.server.calls_of("sendMessage")[-1].params["text"]
     assert "Збіглося: санкції; Париж" in alert
+
+
+async def test_limits_on_queries(chat: Chat) -> None:
+    import handlers.subscriptions as subs
+
+    assert "at most 500 characters" in await chat.send("/subscribe " + "a" * 501)
+    for i in range(subs.MAX_REGEX_SUBSCRIPTIONS):
+        assert "Subscribed" in await chat.send(f"/subscribe /номер{i}/")
+    assert "regular expressions" in await chat.send("/subscribe /ще/")
+    for i in range(subs.MAX_SUBSCRIPTIONS - subs.MAX_REGEX_SUBSCRIPTIONS):
+        await chat.send(f"/subscribe слово{i}")
+    assert "already has 50 subscriptions" in await chat.send("/subscribe останнє")
+    rows = await chat.delivery.db.fetch_one("SELECT COUNT(*) FROM subscriptions")
+    assert rows[0] == 50
