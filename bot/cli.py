@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "check_query",
     "search",
     "reindex",
+    "import_export",
+    "export",
 )
 
 
