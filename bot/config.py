@@ -8,7 +8,6 @@ names the file, the key path and what is expected; secrets are never part of a m
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
+from bot.models import is_valid_username, username_from_link
 
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "CHANWATCH_CONFIG"
@@ -35,8 +35,6 @@ ENV_BOT_TOKEN = "CHANWATCH_BOT_TOKEN"
 ENV_API_ID = "CHANWATCH_API_ID"
 ENV_API_HASH = "CHANWATCH_API_HASH"
 ENV_SESSION = "CHANWATCH_SESSION"
-
-_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
 def _positive_int(value: object) -> int:
@@ -131,11 +129,8 @@ class ChannelEntry(_Section):
     @classmethod
     def _clean_username(cls, value: object) -> object:
         if isinstance(value, str):
-            value = value.strip()
-            for prefix in ("https://t.me/s/", "https://t.me/", "t.me/", "@"):
-                if value.startswith(prefix):
-                    value = value[len(prefix) :]
-            if not _USERNAME_RE.match(value):
+            value = username_from_link(value)
+            if not is_valid_username(value):
                 raise ValueError(
                     "must be a public channel username (5-32 letters, digits or _, "
                     f"starting with a letter), got {value!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -143,6 +144,33 @@ class StoredPost:
     first_seen_at: datetime
     deleted_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_LINK_PREFIXES = (
+    "https://t.me/s/",
+    "http://t.me/s/",
+    "https://t.me/",
+    "http://t.me/",
+    "t.me/s/",
+    "t.me/",
+    "@",
+)
+
+
+def username_from_link(value: str) -> str:
+    """The username in `@name`, `name`, `t.me/name`, `https://t.me/s/name/123`."""
+    text = value.strip()
+    for prefix in _LINK_PREFIXES:
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    return text.split("/")[0].split("?")[0]
+
+
+def is_valid_username(value: str) -> bool:
+    """Whether a string is a public channel username (5-32 letters, digits or _)."""
+    return bool(USERNAME_PATTERN.match(value))
 
 
 def utc_now() -> datetime:

@@ -8,19 +8,12 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.i18n import text
-from bot.models import from_epoch, to_epoch, utc_now
+from bot.models import from_epoch, is_valid_username, to_epoch, username_from_link, utc_now
 from bot.search import post_link
 from storage import channels as channel_repo
 from storage import cursors as cursor_repo
 from storage import posts as post_repo
 from storage.db import Database
-
-
-def _username(arg: str) -> str:
-    value = arg.strip()
-    for prefix in ("https://t.me/s/", "https://t.me/", "t.me/", "@"):
-        value = value.removeprefix(prefix)
-    return value.split("/")[0]
 
 
 def build_router(settings: Settings) -> Router:
@@ -57,7 +50,9 @@ def build_router(settings: Settings) -> Router:
         channel_id = None
         async with db.read() as conn:
             if command.args:
-                channel = await channel_repo.find_channel_by_key(conn, _username(command.args))
+                channel = await channel_repo.find_channel_by_key(
+                    conn, username_from_link(command.args)
+                )
                 if channel is None:
                     await message.answer(
                         f"No channel {html.quote(command.args.strip())} in the archive."
@@ -93,8 +88,8 @@ def build_router(settings: Settings) -> Router:
         if not parts or source not in ("web", "telegram"):
             await message.answer("Usage: /addchannel @username|link [web|telegram]")
             return
-        username = _username(parts[0])
-        if not channel_repo.is_valid_username(username):
+        username = username_from_link(parts[0])
+        if not is_valid_username(username):
             await message.answer(f"{html.quote(parts[0])} is not a public channel username.")
             return
         async with db.write() as conn:
@@ -116,7 +111,7 @@ def build_router(settings: Settings) -> Router:
         if not is_admin(message):
             await message.answer(text("not_bot_admin", lang))
             return
-        username = _username(command.args or "")
+        username = username_from_link(command.args or "")
         async with db.write() as conn:
             channel = await channel_repo.find_channel_by_key(conn, username) if username else None
             if channel is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import aiosqlite
 
@@ -12,14 +11,8 @@ from storage.db import Row, execute, fetch_all, fetch_one, insert
 
 log = logging.getLogger(__name__)
 
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 _COLUMNS = "id, telegram_id, username, title, access_hash, source, in_config, active, joined"
-
-
-def is_valid_username(value: str) -> bool:
-    """Whether a string is a public channel username (5-32 letters, digits, _)."""
-    return bool(_USERNAME.match(value))
 
 
 def _row_to_channel(row: Row) -> StoredChannel:

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def _backfill(args: argparse.Namespace) -> int:
     from bot.ingest import Ingestor
-    from bot.models import ChannelRef, to_epoch, utc_now
+    from bot.models import ChannelRef, to_epoch, username_from_link, utc_now
     from bot.sources.telegram import TelegramCatchUp, WatchedChannels, build_client
     from storage import channels as channel_repo
     from storage.db import Database
@@ -36,9 +36,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     missing = [m for m in settings.missing_for_run() if m.startswith(("telegram", "no Telegram"))]
     if missing:
         raise ConfigError("; ".join(missing))
-    username = args.channel.strip()
-    for prefix in ("https://t.me/s/", "https://t.me/", "t.me/", "@"):
-        username = username.removeprefix(prefix)
+    username = username_from_link(args.channel)
     db = Database(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms)
     await db.open()
     client = build_client(settings.telegram)

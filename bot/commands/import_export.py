@@ -163,8 +163,7 @@ def target_ref(export: ChannelExport, key: str | None, known: StoredChannel | No
     the listener or the web poller knows); `--channel` adds or confirms the username.
     Other chats (groups, personal chats) have no channel id: `--channel` must name one.
     """
-    from bot.models import ChannelRef
-    from storage.channels import is_valid_username
+    from bot.models import ChannelRef, is_valid_username
 
     chat = export.chat
     username: str | None = None
