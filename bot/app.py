@@ -81,10 +81,12 @@ class App:
         self._started = True
         await sync_config_channels(self.db, self.settings, now=to_epoch(self.clock()))
         self.scheduler = build_scheduler()
-        if self.settings.telegram.enabled:
-            await self._start_telegram()
+        # The bot (and with it the alert engine) first: a post the listener stores must
+        # already find its subscribers.
         if self.settings.bot.enabled:
             await self._start_bot()
+        if self.settings.telegram.enabled:
+            await self._start_telegram()
         self.scheduler.start()
         log.info(
             "chanwatch running: %d configured channel(s); telegram %s, bot %s",
