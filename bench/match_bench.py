@@ -22,6 +22,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -77,7 +78,7 @@ def sentences(texts: list[str]) -> list[str]:
     return out
 
 
-def build_queries(rng: random.Random, texts: list[str], count: int) -> list[str]:
+def build_queries(rng: random.Random, texts: list[str], count: int) -> tuple[list[str], list[str]]:
     """Subscriptions whose terms are words of the corpus.
 
     Real subscriptions name specific things, and most combine two of them (a phrase or
@@ -85,7 +86,8 @@ def build_queries(rng: random.Random, texts: list[str], count: int) -> list[str]
     of the same hundred-odd sentences, so even a word of one sentence occurs in one post
     of twenty; topic words are therefore words whose lemmas occur in a single sentence of
     the corpus, and single-word subscriptions are few. Exclusions may use any word.
-    The output reports how many subscriptions a post matches on average.
+    The output reports how many subscriptions a post matches on average, by kind; the
+    second list names each query's kind.
     """
     normalizer = get_normalizer()
     pool = [normalizer.analyse(sentence) for sentence in sentences(texts)]
@@ -115,35 +117,45 @@ def build_queries(rng: random.Random, texts: list[str], count: int) -> list[str]
                 bigrams.append((tok.text, nxt.text))
     common, rare_words, name_list = sorted(words), sorted(rare), sorted(names)
     pick = rng.choice
-    queries = []
+    queries: list[str] = []
+    kinds: list[str] = []
     for i in range(count):
         roll = rng.random()
         a, b = pick(rare_words), pick(rare_words)
         if i % 1000 == 999:
             queries.append(f"/{a.lower()}\\w* \\d+/")
+            kinds.append("regex")
         elif roll < 0.40:
             queries.append(f"{a} {b}")
+            kinds.append("two words")
         elif roll < 0.55:
             x, y = pick(bigrams)
             queries.append(f'"{x} {y}" {b}')
+            kinds.append("phrase + word")
         elif roll < 0.70:
             queries.append(f"{a} {b} -{pick(common)}")
+            kinds.append("exclusion")
         elif roll < 0.80:
             name = pick(name_list)
             if rng.random() < 0.3:  # a doubled letter, as foreign press often spells it
                 j = rng.randrange(1, len(name))
                 name = name[:j] + name[j] + name[j:]
             queries.append(f"{name}~ {a}")
+            kinds.append("name~ + word")
         elif roll < 0.90:
             queries.append(f"channel:{pick(CHANNELS)} {a}")
+            kinds.append("channel")
         elif roll < 0.95:
             queries.append(f"({a} OR {b}) {pick(rare_words)}")
+            kinds.append("OR")
         elif roll < 0.99:
             stem = a.lower()[: rng.randint(4, max(4, len(a) - 1))]
             queries.append(f"{stem}* {b}")
+            kinds.append("prefix")
         else:
             queries.append(a)
-    return queries
+            kinds.append("one word")
+    return queries, kinds
 
 
 def build_posts(rng: random.Random, texts: list[str], count: int) -> list[Document]:
@@ -168,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     normalizer = get_normalizer()
     normalizer.lemmatizer.load()
 
-    queries = build_queries(rng, texts, args.subs)
+    queries, kinds = build_queries(rng, texts, args.subs)
     posts = build_posts(rng, texts, args.posts)
 
     started = time.perf_counter()
@@ -185,11 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"posts: {len(posts)}, {sum(len(p.text) for p in posts) / len(posts):.0f} chars avg")
 
     normalizer.clear_cache()
-    matched = 0
+    results = []
     started = time.perf_counter()
     for doc in posts:
-        matched += len(index.match(doc))
+        results.append(index.match(doc))
     cold_s = time.perf_counter() - started
+    matched = sum(map(len, results))
+    by_kind = Counter(kinds[sub_id] for ids in results for sub_id in ids)
     print(f"index, cold token cache: {len(posts) / cold_s:,.0f} posts/s")
 
     warm_s = float("inf")
@@ -201,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     warm_rate = len(posts) / warm_s
     print(f"index, warm token cache: {warm_rate:,.0f} posts/s (best of 3 runs)")
     print(f"matches per post: {matched / len(posts):.1f} of {len(index)} subscriptions")
+    subs_by_kind = Counter(kinds)
+    print(
+        "  by kind (subscriptions, matches per post): "
+        + ", ".join(
+            f"{kind} {subs_by_kind[kind]} {by_kind[kind] / len(posts):.1f}"
+            for kind in sorted(subs_by_kind, key=subs_by_kind.__getitem__, reverse=True)
+        )
+    )
 
     sample = posts[: args.naive_posts]
     started = time.perf_counter()

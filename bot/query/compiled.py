@@ -1,14 +1,26 @@
-"""Evaluating one query on one analysed post, and explaining why it matched."""
+"""Evaluating one query on one analysed post, and explaining why it matched.
+
+Tests ask the Analysis for set lookups first (a lemma or a form anywhere in the text) and
+for positions only where order matters. A sequence (a phrase or a hyphenated word) of
+lemmas and exact forms is tested by looking for the text's matching forms side by side in
+``Analysis.joined``; with a prefix or a name among its atoms, by the positions of its
+cheapest atom, each other atom being checked on the token at its offset. ``residual``
+gives an index the test of what its own lookups did not prove.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from itertools import product
 from typing import Final
 
 from bot.query.document import Document
+from bot.query.names import within, word_keys
 from bot.query.nodes import (
     EXACT,
     LEMMA,
+    NAME,
     PREFIX,
     And,
     Atom,
@@ -57,7 +69,9 @@ def atom_present(atom: Atom, an: Analysis) -> bool:
         return not atom.lemmas.isdisjoint(an.lemma_set)
     if atom.kind == EXACT:
         return atom.folded in an.form_set
-    return bool(atom_positions(atom, an))
+    if atom.kind == PREFIX:
+        return an.has_prefix(atom.folded)
+    return bool(an.name_forms(atom.key, atom.edits))
 
 
 def atom_positions(atom: Atom, an: Analysis) -> list[int]:
@@ -69,6 +83,30 @@ def atom_positions(atom: Atom, an: Analysis) -> list[int]:
     if atom.kind == PREFIX:
         return an.prefix_positions(atom.folded)
     return an.name_positions(atom.key, atom.edits)
+
+
+def atom_at(atom: Atom, an: Analysis, position: int) -> bool:
+    """Whether the token at ``position`` satisfies ``atom``."""
+    if atom.kind == LEMMA:
+        return not atom.lemmas.isdisjoint(an.lemmas[position])
+    if atom.kind == EXACT:
+        return an.folded[position] == atom.folded
+    if atom.kind == PREFIX:
+        return an.folded[position].startswith(atom.folded)
+    form = an.folded[position]
+    key, edits = atom.key, atom.edits
+    return any(within(key, k, edits) for k in word_keys(form, an.lemmas[position]))
+
+
+_MAX_FORM_COMBINATIONS: Final = 16
+"""Beyond this many combinations of forms a sequence is tested by positions."""
+
+# How costly finding an atom's positions is (the cheapest one anchors a sequence).
+_LOOKUP_COST: Final = {LEMMA: 0, EXACT: 0, PREFIX: 1, NAME: 2}
+
+
+Test = Callable[[Analysis, frozenset[str]], bool]
+"""A test of one analysed post and its channel keys."""
 
 
 class _Eval:
@@ -120,29 +158,64 @@ class _ExactWord(_Eval):
 
 
 class _Sequence(_Eval):
-    """Any term: its atoms on adjacent tokens, in order (one atom: anywhere)."""
+    """Any term: its atoms on adjacent tokens, in order (one atom: anywhere).
 
-    __slots__ = ("atoms",)
+    The positions of one atom (the cheapest to look up: a lemma or an exact form) are
+    looked up; every other atom is then checked on the token at its offset only.
+    """
+
+    __slots__ = ("anchor", "atoms", "by_forms", "others", "quick")
     cost = 3
 
     def __init__(self, node: Term) -> None:
         super().__init__(node)
-        self.atoms = node.atoms
+        atoms = self.atoms = node.atoms
+        order = sorted(range(len(atoms)), key=lambda i: _LOOKUP_COST[atoms[i].kind])
+        self.anchor = order[0]
+        self.others = tuple((i, atoms[i]) for i in order[1:])
+        # atoms whose absence from the whole text is a set lookup: checked first
+        self.quick = tuple(atom for atom in atoms if atom.kind in (LEMMA, EXACT))
+        # lemmas and exact forms only: the test looks for the text's matching forms side
+        # by side in ``Analysis.joined``, with no positions
+        self.by_forms = len(atoms) > 1 and len(self.quick) == len(atoms)
 
     def starts(self, an: Analysis) -> list[int]:
-        atoms = self.atoms
-        for atom in atoms:
+        for atom in self.quick:
             if not atom_present(atom, an):
                 return []
-        starts = atom_positions(atoms[0], an)
-        for offset in range(1, len(atoms)):
-            if not starts:
-                break
-            following = set(atom_positions(atoms[offset], an))
-            starts = [p for p in starts if p + offset in following]
+        anchor = self.anchor
+        positions = atom_positions(self.atoms[anchor], an)
+        others = self.others
+        if not others or not positions:
+            return positions
+        last = len(an.folded) - len(self.atoms)
+        starts = []
+        for p in positions:
+            start = p - anchor
+            if 0 <= start <= last and all(atom_at(a, an, start + i) for i, a in others):
+                starts.append(start)
         return starts
 
     def test(self, an: Analysis, keys: frozenset[str]) -> bool:
+        if len(self.atoms) == 1:
+            return atom_present(self.atoms[0], an)
+        if self.by_forms:
+            options = []
+            count = 1
+            for atom in self.atoms:
+                if atom.kind == LEMMA:
+                    forms = an.lemma_forms(atom.lemmas)
+                elif atom.folded in an.form_set:
+                    forms = [atom.folded]
+                else:
+                    return False
+                if not forms:
+                    return False
+                options.append(forms)
+                count *= len(forms)
+            if count <= _MAX_FORM_COMBINATIONS:
+                joined = an.joined
+                return any(f" {' '.join(combo)} " in joined for combo in product(*options))
         return bool(self.starts(an))
 
     def hits(self, an: Analysis, keys: frozenset[str]) -> list[Hit]:
@@ -307,6 +380,33 @@ class CompiledQuery:
     def test(self, analysis: Analysis, channel_keys: frozenset[str]) -> bool:
         """The fast path: evaluate on an existing analysis and the post's channel keys."""
         return self._root.test(analysis, channel_keys)
+
+    def residual(self, proven: Collection[Node]) -> Test | None:
+        """The test of what is left to check once the nodes ``proven`` are known to hold.
+
+        ``proven`` may hold the root or children of an ``AND`` root (others are ignored):
+        the result tests the remaining children only, or is None when nothing remains.
+        The fast path of an index that proved some terms by its own lookups.
+        """
+        root = self._root
+        skip = {id(node) for node in proven}
+        if id(root.node) in skip:
+            return None
+        if not isinstance(root, _AndEval) or not skip:
+            return root.test
+        rest = tuple(child.test for child in root.ordered if id(child.node) not in skip)
+        if not rest:
+            return None
+        if len(rest) == 1:
+            return rest[0]
+
+        def test(analysis: Analysis, channel_keys: frozenset[str]) -> bool:
+            for child in rest:
+                if not child(analysis, channel_keys):
+                    return False
+            return True
+
+        return test
 
     def matches(self, doc: Document, analysis: Analysis | None = None) -> bool:
         """Whether the post matches. Pass the post's Analysis to avoid normalising again."""

@@ -14,7 +14,12 @@ Rules (applied to posts and query words alike):
   inside a word unified to the script most of its letters are in (``Kиїв`` -> ``київ``).
 * Tokens keep their offsets into the original text.
 
-Each text is analysed once (``Normalizer.analyse``); folding and lemmas are cached by token.
+Each text is analysed once (``Normalizer.analyse``); folding and lemmas are cached by token,
+and the Normalizer records every form it lemmatised under each of its lemmas, so that the
+positions of a lemma in a text are found from the text's forms (a set intersection and a
+``list.index`` per form) instead of testing every token. Lookups an Analysis builds (forms
+of a lemma, positions of a form, prefix and name matches) are computed on first use, per
+term, and cached on the Analysis.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice, repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from bot.query.lemmas import MODE_BOTH, MODE_RU, MODE_UK, Lemmatizer
 from bot.query.names import (
@@ -40,11 +46,7 @@ from bot.query.names import (
 )
 
 if TYPE_CHECKING:
-    from functools import _lru_cache_wrapper
-
     from bot.query.regex import BoundedRegex
-
-    _LemmaCache = _lru_cache_wrapper[frozenset[str]]
 
 NORMALIZER_VERSION: Final = 1
 """Bump when tokenising, folding, dictionaries or lemma rules change (``chanwatch reindex``)."""
@@ -66,6 +68,7 @@ _CYRILLIC_TO_LATIN: Final = str.maketrans("асеіорхукмнтвѕјһԁӏ"
 _ASCII_LETTER: Final = re.compile(r"[a-z]")
 _CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
 _FIRST_THREE: Final = itemgetter(slice(None, 3))
+_NO_FORMS: Final[frozenset[str]] = frozenset()
 _UK_LETTERS: Final = "іїєґІЇЄҐ"
 _RU_LETTERS: Final = "ыэъёЫЭЪЁ"
 
@@ -99,8 +102,10 @@ def fold_token(raw: str) -> str:
 
 def text_mode(text: str) -> str:
     """Which dictionary comes first for ambiguous words: by Ukrainian/Russian-only letters."""
-    uk = sum(map(text.count, _UK_LETTERS))
     ru = sum(map(text.count, _RU_LETTERS))
+    if not ru:  # the usual case: only whether a Ukrainian letter occurs matters
+        return MODE_UK if any(map(text.__contains__, _UK_LETTERS)) else MODE_BOTH
+    uk = sum(map(text.count, _UK_LETTERS))
     if uk > ru:
         return MODE_UK
     if ru > uk:
@@ -117,6 +122,18 @@ class Token:
     end: int
     folded: str
     lemmas: frozenset[str]
+
+
+def _indexes(values: Sequence[object], value: object) -> list[int]:
+    """Every index of ``value`` in ``values``, ascending (``count`` and ``index`` scan in
+    C; no exception is raised, which costs more than the scan)."""
+    found: list[int] = []
+    find = values.index
+    i = -1
+    for _ in range(values.count(value)):
+        i = find(value, i + 1)
+        found.append(i)
+    return found
 
 
 def split_words(text: str) -> list[tuple[int, int, str]]:
@@ -139,13 +156,16 @@ class Analysis:
 
     __slots__ = (
         "_form_positions",
-        "_lemma_positions",
+        "_generation",
+        "_joined",
+        "_lemma_forms",
         "_name_anchors",
         "_name_matches",
         "_name_probes",
         "_prefix_matches",
         "_regex_results",
         "_sorted_forms",
+        "_source",
         "_spans",
         "_tokens",
         "_unique",
@@ -164,8 +184,12 @@ class Analysis:
         folded: list[str],
         lemmas: list[frozenset[str]],
         spans: list[tuple[int, int]] | None = None,
+        source: Normalizer | None = None,
+        generation: int = 0,
     ) -> None:
         self.text = text
+        self._source = source
+        self._generation = generation
         self.mode = mode
         self.folded = folded
         self.lemmas = lemmas
@@ -174,13 +198,14 @@ class Analysis:
         self._spans = spans
         self._tokens: tuple[Token, ...] | None = None
         self._form_positions: dict[str, list[int]] | None = None
-        self._lemma_positions: dict[str, list[int]] | None = None
+        self._lemma_forms: dict[frozenset[str], list[str]] | None = None
+        self._joined: str | None = None
         self._sorted_forms: list[str] | None = None
         self._prefix_matches: dict[str, list[int]] = {}
         self._unique: dict[str, frozenset[str]] | None = None
         self._name_probes: frozenset[str] | None = None
         self._name_anchors: tuple[dict[str, list[str]], frozenset[str]] | None = None
-        self._name_matches: dict[tuple[str, int], list[int]] = {}
+        self._name_matches: dict[tuple[str, int], list[str]] = {}
         self._regex_results: dict[str, bool] = {}
 
     def __len__(self) -> int:
@@ -209,52 +234,81 @@ class Analysis:
         return self._tokens
 
     # -- lookups by position -----------------------------------------------------------
+    # Each lookup scans the tokens once in C (``map`` and ``list.index``) and is cached;
+    # a post is usually asked about a handful of terms, so no table of every lemma or
+    # form is built.
     def form_positions(self, form: str) -> list[int]:
         """Positions of tokens whose folded form is ``form``."""
         if form not in self.form_set:
             return []
-        if self._form_positions is None:
-            table: dict[str, list[int]] = {}
-            for i, f in enumerate(self.folded):
-                table.setdefault(f, []).append(i)
-            self._form_positions = table
-        return self._form_positions.get(form, [])
+        table = self._form_positions
+        if table is None:
+            table = self._form_positions = {}
+        found = table.get(form)
+        if found is None:
+            found = table[form] = _indexes(self.folded, form)
+        return found
+
+    def lemma_forms(self, lemmas: frozenset[str]) -> list[str]:
+        """The distinct folded forms of the text sharing a lemma with ``lemmas``."""
+        if lemmas.isdisjoint(self.lemma_set):
+            return []
+        table = self._lemma_forms
+        if table is None:
+            table = self._lemma_forms = {}
+        found = table.get(lemmas)
+        if found is None:
+            found = self._forms_by_lemma(lemmas)
+            if found is None:
+                found = [form for form, lem in self.words().items() if not lemmas.isdisjoint(lem)]
+            table[lemmas] = found
+        return found
+
+    def _forms_by_lemma(self, lemmas: frozenset[str]) -> list[str] | None:
+        """``lemma_forms`` through the normaliser's record of forms by lemma (the forms it
+        gives are checked); None when the normaliser forgot forms since this analysis."""
+        source = self._source
+        if source is None or source.generation != self._generation:
+            return None
+        candidates: set[str] = set()
+        for lemma in lemmas:
+            candidates.update(self.form_set.intersection(source.forms_with(lemma)))
+        if source.generation != self._generation:
+            return None
+        mode = self.mode
+        return [form for form in candidates if not lemmas.isdisjoint(source.lemmas(form, mode))]
 
     def lemma_positions(self, lemmas: frozenset[str]) -> list[int]:
         """Positions of tokens sharing a lemma with ``lemmas``, ascending."""
-        if lemmas.isdisjoint(self.lemma_set):
-            return []
-        table = self._lemma_positions
-        if table is None:
-            table = {}
-            for i, lem in enumerate(self.lemmas):
-                for lemma in lem:
-                    table.setdefault(lemma, []).append(i)
-            self._lemma_positions = table
-        if len(lemmas) == 1:
-            for lemma in lemmas:
-                return table.get(lemma, [])
-        found: set[int] = set()
-        for lemma in lemmas:
-            found.update(table.get(lemma, ()))
-        return sorted(found)
+        forms = self.lemma_forms(lemmas)
+        if len(forms) == 1:
+            return self.form_positions(forms[0])
+        return sorted(p for form in forms for p in self.form_positions(form))
+
+    @property
+    def joined(self) -> str:
+        """The folded forms joined and surrounded by single spaces: adjacent forms are
+        found by a substring search (folded forms hold no spaces)."""
+        joined = self._joined
+        if joined is None:
+            joined = self._joined = " " + " ".join(self.folded) + " "
+        return joined
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some token's folded form starts with ``prefix``."""
+        forms = self._sorted_forms
+        if forms is None:
+            forms = self._sorted_forms = sorted(self.form_set)
+        i = bisect_left(forms, prefix)
+        return i < len(forms) and forms[i].startswith(prefix)
 
     def prefix_positions(self, prefix: str) -> list[int]:
         """Positions of tokens whose folded form starts with ``prefix``."""
         cached = self._prefix_matches.get(prefix)
-        if cached is not None:
-            return cached
-        if self._sorted_forms is None:
-            self._sorted_forms = sorted(self.form_set)
-        forms = self._sorted_forms
-        i = bisect_left(forms, prefix)
-        found: list[int] = []
-        while i < len(forms) and forms[i].startswith(prefix):
-            found.extend(self.form_positions(forms[i]))
-            i += 1
-        found.sort()
-        self._prefix_matches[prefix] = found
-        return found
+        if cached is None:
+            flags = list(map(str.startswith, self.folded, repeat(prefix)))
+            cached = self._prefix_matches[prefix] = _indexes(flags, True)
+        return cached
 
     def prefix_buckets(self) -> set[str]:
         """The first three letters of every folded form (prefix anchors; shorter forms
@@ -274,30 +328,37 @@ class Analysis:
             self._name_probes = frozenset().union(*map(word_probes, words, words.values()))
         return self._name_probes
 
-    def name_positions(self, key: str, edits: int) -> list[int]:
-        """Positions of tokens whose folded form or a lemma has a key near ``key``."""
+    def name_forms(self, key: str, edits: int) -> list[str]:
+        """The distinct folded forms whose own key or a lemma's key is near ``key``."""
         cached = self._name_matches.get((key, edits))
         if cached is not None:
             return cached
         reach = name_reach(key, edits)
         anchors = self._name_anchors
+        words = self.words()
         forms: Iterable[str]
         if anchors is not None and reach <= anchors[1]:
             forms = {form for term in reach for form in anchors[0].get(term, ())}
         else:
             forms = [
                 form
-                for form, lemmas in self.words().items()
+                for form, lemmas in words.items()
                 if not reach.isdisjoint(word_probes(form, lemmas))
             ]
-        found: list[int] = []
-        words = self.words()
-        for form in forms:
-            if any(within(key, k, edits) for k in word_keys(form, words[form])):
-                found.extend(self.form_positions(form))
-        found.sort()
+        found = [
+            form
+            for form in forms
+            if any(within(key, k, edits) for k in word_keys(form, words[form]))
+        ]
         self._name_matches[(key, edits)] = found
         return found
+
+    def name_positions(self, key: str, edits: int) -> list[int]:
+        """Positions of tokens whose folded form or a lemma has a key near ``key``."""
+        forms = self.name_forms(key, edits)
+        if len(forms) == 1:
+            return self.form_positions(forms[0])
+        return sorted(p for form in forms for p in self.form_positions(form))
 
     def remember_name_anchors(self, forms: dict[str, list[str]], terms: frozenset[str]) -> None:
         """Record, for every name anchor in ``terms``, the forms of the text reaching it
@@ -318,48 +379,102 @@ class Analysis:
 
 
 class Normalizer:
-    """Analyses texts and query words; caches lemmas by token. Thread-safe."""
+    """Analyses texts and query words; caches folding and lemmas by token. Thread-safe.
+
+    Lemmas are cached per text mode in plain dicts (a hit is one ``dict.get``; beyond
+    ``cache_size`` entries the oldest half of a mode's cache is dropped). Every form
+    lemmatised is also recorded under each of its lemmas (``forms_with``), so that the
+    positions of a lemma in a text are found by scanning for a form or two rather than by
+    testing every token. That record is a superset of the forms any cached lemma set came
+    from; it is only ever reset together with the caches, under the lock, and a reset bumps
+    ``generation`` so that an Analysis made before it falls back to scanning.
+    """
 
     def __init__(self, lemmatizer: Lemmatizer | None = None, cache_size: int = 1 << 18) -> None:
         self.lemmatizer = lemmatizer or Lemmatizer()
         self._lock = threading.Lock()
-        self._cache_size = cache_size
-        self._caches: dict[str, _LemmaCache] = {
-            mode: self._make_cache(mode) for mode in (MODE_UK, MODE_RU, MODE_BOTH)
+        self._cache_size = max(2, cache_size)
+        self._caches: dict[str, dict[str, frozenset[str]]] = {
+            mode: {} for mode in (MODE_UK, MODE_RU, MODE_BOTH)
         }
+        self._folds: dict[str, str] = {}
+        self._forms_by_lemma: dict[str, set[str]] = {}
+        self._forms_recorded = 0
+        self.generation = 0
+        """Bumped whenever ``forms_with`` forgets forms (see the class docstring)."""
 
-    def _make_cache(self, mode: str) -> _LemmaCache:
-        lemmatize = self.lemmatizer.lemmas
+    def _lemmatize(self, folded: str, mode: str) -> frozenset[str]:
+        """A cache miss: lemmatise, record the form under its lemmas, then cache it."""
+        with self._lock:
+            cache = self._caches[mode]
+            found = cache.get(folded)
+            if found is not None:
+                return found
+            found = self.lemmatizer.lemmas(folded, mode)
+            if self._forms_recorded >= 4 * self._cache_size:
+                self._reset()
+                cache = self._caches[mode]
+            if len(cache) >= self._cache_size:
+                for old in list(islice(cache, len(cache) // 2)):
+                    del cache[old]
+            table = self._forms_by_lemma
+            for lemma in found:
+                forms = table.get(lemma)
+                if forms is None:
+                    table[lemma] = {folded}
+                else:
+                    forms.add(folded)
+            self._forms_recorded += 1
+            cache[folded] = found
+            return found
 
-        @lru_cache(maxsize=self._cache_size)
-        def cached(folded: str) -> frozenset[str]:
-            return lemmatize(folded, mode)
+    def _reset(self) -> None:
+        # with the lock held; the generation changes before anything is forgotten
+        self.generation += 1
+        self._caches = {mode: {} for mode in self._caches}
+        self._forms_by_lemma = {}
+        self._forms_recorded = 0
 
-        return cached
+    def forms_with(self, lemma: str) -> set[str] | frozenset[str]:
+        """Folded forms lemmatised since the last reset that had ``lemma`` (a superset of
+        the forms of any text analysed since then whose lemma set holds ``lemma``).
+        Read-only for the caller."""
+        return self._forms_by_lemma.get(lemma, _NO_FORMS)
 
     def clear_cache(self) -> None:
         """Forget cached lemmas (benchmarks measure a cold cache with this)."""
-        for cache in self._caches.values():
-            cache.cache_clear()
+        with self._lock:
+            self._reset()
+            self._folds = {}
         fold_token.cache_clear()
         for cached in (name_key, deletions, word_keys, word_probes):
             cached.cache_clear()
 
     def lemmas(self, folded: str, mode: str = MODE_BOTH) -> frozenset[str]:
         """The lemma set of one folded token (cached)."""
-        return self._caches[mode](folded)
+        found = self._caches[mode].get(folded)
+        return self._lemmatize(folded, mode) if found is None else found
 
     def query_lemmas(self, folded: str) -> frozenset[str]:
         """The lemmas a query word stands for (see ``Lemmatizer.query_lemmas``)."""
-        found = self._caches[MODE_BOTH](folded)
+        found = self.lemmas(folded, MODE_BOTH)
         if folded in found and len(found) > 1:
             return frozenset((folded,))
         return found
 
     def analyse(self, text: str) -> Analysis:
         """Normalise ``text`` once into an Analysis."""
+        generation = self.generation  # read first: a reset during the lookups shows
         raws = (TOKEN_RE if "_" in text else _FAST_TOKEN_RE).findall(text)
-        folded = list(map(fold_token, raws))
+        folds = self._folds
+        found_folds = list(map(folds.get, raws))
+        if None in found_folds:
+            if len(folds) >= self._cache_size:
+                folds = self._folds = {}
+            for i, raw in enumerate(raws):
+                if found_folds[i] is None:
+                    found_folds[i] = folds[raw] = fold_token(raw)
+        folded = cast("list[str]", found_folds)
         spans: list[tuple[int, int]] | None = None
         if "" in folded:
             # a token made of marks only: keep offsets aligned with the kept tokens
@@ -371,8 +486,13 @@ class Normalizer:
                     kept.append(f)
             folded = kept
         mode = text_mode(text)
-        lemmas = list(map(self._caches[mode], folded))
-        return Analysis(text, mode, folded, lemmas, spans)
+        found_lemmas = list(map(self._caches[mode].get, folded))
+        if None in found_lemmas:
+            for i, form in enumerate(folded):
+                if found_lemmas[i] is None:
+                    found_lemmas[i] = self._lemmatize(form, mode)
+        lemmas = cast("list[frozenset[str]]", found_lemmas)
+        return Analysis(text, mode, folded, lemmas, spans, source=self, generation=generation)
 
     def index_terms(self, source: str | Analysis) -> list[str]:
         """Terms for an FTS5 column: per token its folded form, then its other lemmas.

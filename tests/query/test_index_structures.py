@@ -1,0 +1,174 @@
+"""The index's precomputed structures stay in step with its subscriptions, and the lookups
+that replaced per-token scans give the same answers as the scans."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from bot.query import Document, Normalizer, SubscriptionIndex, channel_keys, compile_query
+from bot.query.compiled import atom_at
+from bot.query.index import decided_group, indexed_groups, proven_nodes
+from bot.query.nodes import Term
+from bot.query.normalize import Analysis
+from bot.query.parser import parse_query
+
+_SHAPES = [
+    "{a} {b}", "{a} {b} -{c}", '"{a} {b}" {c}', "({a} OR {b}) {c}", "{p}* {b}", "{a}~ {b}",
+    "channel:news_ua {a}", "/{a}/ {b}", "{a} OR NOT NOT {b}", "={a} {b}", "{a}", '"{a} {b}"',
+    "{a} -channel:news_ua", '({a} OR "{b} {c}") -{p}*',
+]  # fmt: skip
+
+
+def _docs(cases: dict[str, Any]) -> list[Document]:
+    out = []
+    for post in cases["posts"]:
+        channel = post.get("channel")
+        keys = (
+            channel_keys(channel_id=channel)
+            if isinstance(channel, int)
+            else channel_keys([channel] if channel else [])
+        )
+        out.append(Document(post["text"], keys))
+    return out
+
+
+def _queries(rng: random.Random, words: list[str], count: int) -> list[str]:
+    out: list[str] = []
+    while len(out) < count:
+        a, b, c = rng.choice(words), rng.choice(words), rng.choice(words)
+        if len(a) < 3 or "\u02bc" in a[:3]:
+            continue
+        out.append(rng.choice(_SHAPES).format(a=a, b=b, c=c, p=a[:3]))
+    return out
+
+
+def _words(docs: list[Document], normalizer: Normalizer) -> list[str]:
+    forms = {f for d in docs for f in normalizer.analyse(d.text).folded}
+    return sorted(f for f in forms if f.isalpha())
+
+
+def test_add_remove_replace_then_match_equals_a_fresh_index(cases: dict[str, Any]) -> None:
+    normalizer = Normalizer()
+    docs = _docs(cases)
+    rng = random.Random(11)
+    words = _words(docs, normalizer)
+    live: dict[int, str] = {}
+    index = SubscriptionIndex(normalizer)
+    for step in range(600):
+        sub_id = rng.randrange(150)
+        if sub_id in live and rng.random() < 0.4:
+            index.remove(sub_id)
+            del live[sub_id]
+        else:  # add, or replace an existing subscription
+            query = _queries(rng, words, 1)[0]
+            index.add(sub_id, query)
+            live[sub_id] = query
+        if step % 150 == 149:
+            fresh = SubscriptionIndex(normalizer)
+            for i, q in live.items():
+                fresh.add(i, q)
+            compiled = {i: compile_query(q, normalizer) for i, q in live.items()}
+            for doc in docs:
+                analysis = normalizer.analyse(doc.text)
+                expected = sorted(i for i, cq in compiled.items() if cq.matches(doc, analysis))
+                assert index.match(doc, analysis) == expected
+                assert fresh.match(doc) == expected
+    for sub_id in list(live):
+        index.remove(sub_id)
+    assert len(index) == 0
+    # nothing of a removed subscription is left behind
+    assert not index._pairs and not index._single and not index._always
+    assert not index._residual and not index._entries
+    assert not any(index._terms) and not index._regex_users
+
+
+def test_decided_groups_spare_the_evaluation() -> None:
+    def residual(query: str) -> object:
+        compiled = compile_query(query)
+        root = compiled.query.root
+        return compiled.residual(proven_nodes(root, indexed_groups(root)))
+
+    assert residual("санкції") is None
+    assert residual("санкції Одеса") is None
+    assert residual("(санкції OR шахеди) Одеса") is None
+    assert residual("=санкції channel:news_ua") is None
+    assert residual("санкції Одеса -шахед") is not None  # the exclusion is still tested
+    assert residual('"гарантії безпеки" Одеса') is not None  # adjacency is still tested
+    assert residual("Kyiv~ Одеса") is not None  # a name key is only a necessary condition
+    assert residual("санкції Одеса Харків") is not None  # a third group is not indexed
+    assert decided_group(parse_query("Kyiv~").root) is None
+    assert decided_group(parse_query("Одеса -санкції").root) is None
+
+
+def test_the_two_indexed_groups_come_from_different_sides_of_and() -> None:
+    root = parse_query('"перехоплювачами шахедів" Одеса').root
+    groups = indexed_groups(root)
+    assert len(groups) == 2
+    assert frozenset({(0, "одеса")}) in groups  # not both words of the phrase
+
+
+def _scanned(analysis: Analysis, lemmas: frozenset[str]) -> list[int]:
+    return [i for i, lem in enumerate(analysis.lemmas) if not lemmas.isdisjoint(lem)]
+
+
+def test_lemma_positions_through_forms_by_lemma_equal_a_scan(cases: dict[str, Any]) -> None:
+    normalizer = Normalizer()
+    for doc in _docs(cases):
+        analysis = normalizer.analyse(doc.text)
+        for lemmas in {frozenset(lem) for lem in analysis.lemmas} | {
+            frozenset(("неіснуюче",)),
+            frozenset().union(*analysis.lemmas[:3]),
+        }:
+            assert analysis.lemma_positions(lemmas) == _scanned(analysis, lemmas)
+
+
+def test_positions_stay_right_when_the_normaliser_forgets_forms() -> None:
+    normalizer = Normalizer(cache_size=8)  # resets its caches every few dozen words
+    texts = [
+        "Шахеди атакували Одесу, шахедів збили над Одесою.",
+        "Нові санкції проти Росії: санкцій стане більше, каже Зеленський.",
+        "Зеленський і Сибіга говорили про гарантії безпеки та санкції.",
+    ]
+    before = normalizer.analyse(texts[0])
+    generation = normalizer.generation
+    for _ in range(3):
+        for text in texts:
+            analysis = normalizer.analyse(text)
+            for lem in analysis.lemmas:
+                assert analysis.lemma_positions(lem) == _scanned(analysis, lem)
+    normalizer.clear_cache()
+    assert normalizer.generation > generation
+    # an analysis made before the reset falls back to scanning, with the same answer
+    for lem in before.lemmas:
+        assert before.lemma_positions(lem) == _scanned(before, lem)
+
+
+def test_phrases_by_forms_and_by_positions_agree() -> None:
+    normalizer = Normalizer()
+    texts = [
+        "Безпеки гарантії, гарантій безпеки! Гарантії — безпеки; гарантіями безпека.",
+        "Гарантії. Безпеки немає: безпека, гарантія, безпеки гарантіям.",
+        "гарантій гарантій безпеки безпеки гарантій",
+    ]
+    queries = [
+        '"гарантії безпеки"', '"безпеки гарантії"', '"=гарантій безпеки"',
+        '"гарантії =безпека"', '"безпеки гарантії безпеки"', '"безпека безпеки"',
+        '"гарантій гарантій"', '"=безпеки =гарантіям"', '"гарантії безпеки гарантії"',
+    ]  # fmt: skip
+    for text in texts:
+        doc = Document(text)
+        for query in queries:
+            compiled = compile_query(query, normalizer)
+            analysis = normalizer.analyse(text)
+            (term,) = compiled.query.walk()
+            assert isinstance(term, Term)
+            n = len(term.atoms)
+            expected = [
+                start
+                for start in range(len(analysis) - n + 1)
+                if all(atom_at(atom, analysis, start + i) for i, atom in enumerate(term.atoms))
+            ]
+            # the test looks for forms side by side; explain finds positions
+            assert compiled.matches(doc, analysis) == bool(expected), (text, query)
+            assert len(compiled.explain(doc, analysis)) == len(expected), (text, query)
