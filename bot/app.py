@@ -21,11 +21,14 @@ if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from bot.delivery.notifier import Notifier
     from bot.sources.telegram import TelegramCatchUp
+    from bot.sources.web import WebPoller
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BOT_API = "https://api.telegram.org"
+WEB_TICK_SECONDS = 2.0  # how often the web poller looks for channels that are due
 
 
 async def sync_config_channels(db: Database, settings: Settings, *, now: int) -> None:
@@ -51,7 +54,8 @@ def build_ingestor(db: Database, *, clock: Clock = utc_now) -> Ingestor:
 
 
 class App:
-    """chanwatch running: the archive, the listener and catch-up, the scheduler, the bot."""
+    """chanwatch running: the archive, the listener and catch-up, the web preview poller,
+    the scheduler, the bot."""
 
     def __init__(
         self,
@@ -66,6 +70,8 @@ class App:
         self.ingestor = build_ingestor(self.db, clock=clock)
         self._telegram_client = telegram_client
         self.catchup: TelegramCatchUp | None = None
+        self.web: WebPoller | None = None
+        self._web_session: Any | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
@@ -73,6 +79,7 @@ class App:
         self._notifier_task: asyncio.Task[None] | None = None
         self._notifier_stop = asyncio.Event()
         self.alerts: AlertEngine | None = None
+        self.notifier: Notifier | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -87,13 +94,45 @@ class App:
             await self._start_bot()
         if self.settings.telegram.enabled:
             await self._start_telegram()
+        if self.settings.web.enabled:
+            await self._start_web()
+        self._warn_unserved_channels()
         self.scheduler.start()
         log.info(
-            "chanwatch running: %d configured channel(s); telegram %s, bot %s",
+            "chanwatch running: %d configured channel(s); telegram %s, web %s, bot %s",
             len(self.settings.channels),
             "on" if self.settings.telegram.enabled else "off",
+            "on" if self.settings.web.enabled else "off",
             "on" if self.settings.bot.enabled else "off",
         )
+
+    def _warn_unserved_channels(self) -> None:
+        """Say which configured channels no enabled source reads."""
+        enabled = {
+            "telegram": self.settings.telegram.enabled,
+            "web": self.settings.web.enabled,
+        }
+        for entry in self.settings.channels:
+            if not enabled[entry.source]:
+                log.warning(
+                    "channel @%s has source = %r but [%s] is disabled: it is not watched",
+                    entry.username,
+                    entry.source,
+                    entry.source,
+                )
+
+    async def _start_web(self) -> None:
+        """The web preview poller: one HTTP session, one scheduled tick."""
+        import aiohttp
+
+        from bot.sources.web import WebPoller
+
+        self._web_session = aiohttp.ClientSession()
+        self.web = WebPoller(
+            self.db, self.ingestor, self.settings.web, session=self._web_session, clock=self.clock
+        )
+        assert self.scheduler is not None
+        add_periodic(self.scheduler, "web_poll", self.web.tick, seconds=WEB_TICK_SECONDS)
 
     async def _start_telegram(self) -> None:
         from bot.sources.telegram import (
@@ -155,6 +194,7 @@ class App:
         count = await engine.load(db)
         self.ingestor.add_listener(engine)
         self.alerts = engine
+        self.notifier = notifier
         self._notifier_task = asyncio.create_task(
             notifier.run(self._notifier_stop), name="notifier"
         )
@@ -220,6 +260,8 @@ class App:
 
     async def stop(self) -> None:
         """Stop the listener, scheduler and bot; close the archive. Safe to call twice."""
+        if self.web is not None:
+            await self.web.close(wait_seconds=5.0)  # let a poll in progress finish its page
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.dispatcher is not None and self._polling is not None:
@@ -236,6 +278,9 @@ class App:
         if self._telegram_client is not None:
             with contextlib.suppress(Exception):
                 await self._telegram_client.disconnect()
+        if self._web_session is not None:
+            await self._web_session.close()
+            self._web_session = None
         if self.bot is not None:
             await self.bot.session.close()
             self.bot = None

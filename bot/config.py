@@ -106,6 +106,10 @@ class WebSettings(_Section):
     enabled: Flag = False
     base_url: NonEmptyStr = "https://t.me"
     interval_seconds: PositiveInt = 60
+    requests_per_minute: PositiveInt = 30
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+    max_pages: PositiveInt = 10
+    max_backoff_seconds: PositiveInt = 3600
 
 
 class DeliverySettings(_Section):
@@ -170,21 +174,27 @@ class Settings(_Section):
                 "(or set bot.enabled = false to run without alerts)"
             )
         if self.telegram.enabled:
-            if self.telegram.api_id is None:
-                missing.append(
-                    f"telegram.api_id is not set: put it in the config file or set {ENV_API_ID} "
-                    "(get it at my.telegram.org; or set telegram.enabled = false)"
-                )
-            if self.telegram.api_hash is None:
-                missing.append(
-                    "telegram.api_hash is not set: put it in the config file or set "
-                    f"{ENV_API_HASH} (or set telegram.enabled = false)"
-                )
-            if self.telegram.session_string is None and not Path(self.telegram.session).exists():
-                missing.append(
-                    f"no Telegram session: run `chanwatch login` to create {self.telegram.session}, "
-                    f"or set {ENV_SESSION} to a StringSession"
-                )
+            missing.extend(self.missing_for_telegram())
+        return missing
+
+    def missing_for_telegram(self) -> list[str]:
+        """What the Telegram account's client lacks, whether or not the listener is enabled."""
+        missing: list[str] = []
+        if self.telegram.api_id is None:
+            missing.append(
+                f"telegram.api_id is not set: put it in the config file or set {ENV_API_ID} "
+                "(get it at my.telegram.org; or set telegram.enabled = false)"
+            )
+        if self.telegram.api_hash is None:
+            missing.append(
+                "telegram.api_hash is not set: put it in the config file or set "
+                f"{ENV_API_HASH} (or set telegram.enabled = false)"
+            )
+        if self.telegram.session_string is None and not Path(self.telegram.session).exists():
+            missing.append(
+                f"no Telegram session: run `chanwatch login` to create {self.telegram.session}, "
+                f"or set {ENV_SESSION} to a StringSession"
+            )
         return missing
 
 

@@ -156,6 +156,17 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
             assert f"{key} =" in text or f"# {key} =" in text, f"{section}.{key} undocumented"
 
 
+def test_example_config_runs_with_a_bot_token_alone() -> None:
+    path = REPO_ROOT / "config.example.toml"
+    without = load_settings(path, environ=NO_ENV).missing_for_run()
+    assert len(without) == 1 and without[0].startswith("bot.token is not set")
+    settings = load_settings(path, environ={"CHANWATCH_BOT_TOKEN": "123456:ABC"})
+    assert settings.missing_for_run() == []
+    assert settings.web.enabled and not settings.telegram.enabled
+    assert ("V_Zelenskiy_official", "web") in {(c.username, c.source) for c in settings.channels}
+    assert all(c.source == "web" for c in settings.channels)  # every starter channel is served
+
+
 def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "elsewhere.toml"
     path.write_text("[web]\ninterval_seconds = 90\n", encoding="utf-8")
