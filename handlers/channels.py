@@ -77,14 +77,17 @@ def build_router(settings: Settings) -> Router:
 
     @router.message(Command("addchannel"))
     async def add_channel(
-        message: Message, command: CommandObject, db: Database, lang: str = "en"
+        message: Message, command: CommandObject, db: Database, settings: Settings, lang: str = "en"
     ) -> None:
-        """Admins: watch one more channel (`@name|link [web|telegram]`)."""
+        """Admins: watch one more channel (`@name|link [web|telegram]`); the default source is
+        the listener when it is enabled, else the web preview."""
         if not is_admin(message):
             await message.answer(text("not_bot_admin", lang))
             return
+        enabled = {"telegram": settings.telegram.enabled, "web": settings.web.enabled}
         parts = (command.args or "").split()
-        source = parts[1].lower() if len(parts) > 1 else "telegram"
+        default = "telegram" if enabled["telegram"] else "web"
+        source = parts[1].lower() if len(parts) > 1 else default
         if not parts or source not in ("web", "telegram"):
             await message.answer("Usage: /addchannel @username|link [web|telegram]")
             return
@@ -101,7 +104,10 @@ def build_router(settings: Settings) -> Router:
                 in_config=False,
                 added_by=message.from_user.id if message.from_user else None,
             )
-        await message.answer(f"Watching @{html.quote(username)} ({source}).")
+        reply = f"Watching @{html.quote(username)} ({source})."
+        if not enabled[source]:
+            reply += f" Note: [{source}] is disabled in the config, so nothing is read yet."
+        await message.answer(reply)
 
     @router.message(Command("removechannel"))
     async def remove_channel(

@@ -89,8 +89,11 @@ class Chat:
 ADMIN = 500
 
 
-def make_chat(delivery: Delivery, **bot_settings: Any) -> Chat:
-    settings = parse_settings({"bot": {"admins": [ADMIN], **bot_settings}}, environ={})
+def make_chat(
+    delivery: Delivery, sections: dict[str, Any] | None = None, **bot_settings: Any
+) -> Chat:
+    raw = {"bot": {"admins": [ADMIN], **bot_settings}, **(sections or {})}
+    settings = parse_settings(raw, environ={})
     dispatcher = Dispatcher(settings=settings, db=delivery.db, alerts=delivery.engine)
     setup_dispatcher(dispatcher, settings)
     return Chat(delivery, dispatcher, delivery.bot)
@@ -220,6 +223,21 @@ async def test_admin_commands_and_refusals(chat: Chat) -> None:
     stats = await chat.send("/stats", user_id=ADMIN)
     assert "Posts archived: 0" in stats and "Subscriptions: 0" in stats
     assert "only the bot's administrators" in await chat.send("/stats")
+
+
+async def test_addchannel_defaults_to_the_enabled_source(delivery: Delivery) -> None:
+    web_only = make_chat(delivery, {"telegram": {"enabled": False}, "web": {"enabled": True}})
+    assert await web_only.send("/addchannel @web_default", user_id=ADMIN) == (
+        "Watching @web_default (web)."
+    )
+    warned = await web_only.send("/addchannel @by_account telegram", user_id=ADMIN)
+    assert warned.startswith("Watching @by_account (telegram). Note: [telegram] is disabled")
+    rows = await delivery.db.fetch_all("SELECT username, source FROM channels ORDER BY id")
+    assert [tuple(r) for r in rows] == [("web_default", "web"), ("by_account", "telegram")]
+    with_account = make_chat(delivery)
+    assert await with_account.send("/addchannel @live_one", user_id=ADMIN) == (
+        "Watching @live_one (telegram)."
+    )
 
 
 async def test_latest(chat: Chat) -> None:
