@@ -24,6 +24,7 @@ class OutboxRow:
     subscription_ids: tuple[int, ...]
     payload: dict[str, Any]
     attempts: int
+    sent_parts: tuple[int, ...] = ()  # messages of a multi-part alert already delivered
 
 
 async def enqueue(
@@ -81,11 +82,22 @@ async def claim_due(conn: aiosqlite.Connection, *, now: int, limit: int) -> list
         "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
         "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
         "ORDER BY next_attempt_at, id LIMIT ?) "
-        "RETURNING id, chat_id, post_id, kind, version, subscription_ids, payload, attempts",
+        "RETURNING id, chat_id, post_id, kind, version, subscription_ids, payload, attempts, "
+        "sent_message_ids",
         (now, now, limit),
     )
     claimed = [
-        OutboxRow(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7])
+        OutboxRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            tuple(json.loads(r[5])),
+            json.loads(r[6]),
+            r[7],
+            tuple(json.loads(r[8])) if r[8] else (),
+        )
         for r in rows
     ]
     return sorted(claimed, key=lambda row: row.id)
@@ -100,6 +112,15 @@ async def mark_sent(
         "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_ids = ?, last_error = NULL "
         "WHERE id = ?",
         (now, json.dumps(list(message_ids)), row_id),
+    )
+
+
+async def record_parts(conn: aiosqlite.Connection, row_id: int, message_ids: Sequence[int]) -> None:
+    """The parts of a multi-part alert delivered so far: a retry sends only the rest."""
+    await execute(
+        conn,
+        "UPDATE outbox SET sent_message_ids = ? WHERE id = ?",
+        (json.dumps(list(message_ids)), row_id),
     )
 
 

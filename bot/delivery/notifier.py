@@ -163,10 +163,16 @@ class Notifier:
         self, row: outbox_repo.OutboxRow, chat_id: int, messages: list[str], edit_of: int | None
     ) -> list[int]:
         silent = bool(row.payload.get("silent", False))
-        ids: list[int] = []
-        for text in messages:
+        # Parts delivered by an earlier attempt are not sent again.
+        ids: list[int] = list(row.sent_parts[: len(messages)])
+        if ids:
+            edit_of = None
+        for text in messages[len(ids) :]:
             ids.append(await self._send_one(row, chat_id, text, silent, edit_of))
             edit_of = None
+            if len(ids) < len(messages):
+                async with self._db.write() as conn:
+                    await outbox_repo.record_parts(conn, row.id, ids)
         return ids
 
     async def _send_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import timedelta
 
 from bot.models import ChannelRef, ForwardOrigin, Post, PostOrigin
@@ -152,6 +153,34 @@ async def test_server_error_retries_with_backoff(delivery: Delivery) -> None:
     assert (await delivery.outbox())[0][3] == "pending"
     delivery.clock.advance(3)
     assert await delivery.notifier.drain_once() == 1
+
+
+async def test_a_retry_sends_only_the_parts_not_yet_delivered(delivery: Delivery) -> None:
+    await delivery.subscribe(10, "санкції")
+    long_text = TEXT + "\n" + ("Дуже довгий абзац про санкції. " * 300)
+    await delivery.ingestor.ingest(post(delivery, 1, long_text), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.drain_once() == 1
+    sent_before = len(delivery.texts(10))
+    # The deletion alert carries the whole preserved text in several messages: the first
+    # goes through, the second meets a server error.
+    delivery.server.fail_next("sendMessage", Failure(500, "Internal Server Error"), after=1)
+    await delivery.ingestor.ingest_deletions(NEWS, [1], detected_by="live")
+    assert await delivery.notifier.drain_once() == 0
+    first_try = delivery.texts(10)[sent_before:]
+    assert len(first_try) == 2  # part 1 delivered, part 2 refused
+    delivery.clock.advance(3)
+    assert await delivery.notifier.drain_once() == 1
+    texts = delivery.texts(10)[sent_before:]
+    assert texts[2] == first_try[1]  # the retry starts at the part that failed
+    parts = [first_try[0], *texts[2:]]
+    assert len(parts) >= 3
+    assert "".join(parts).count("Дуже довгий абзац") == 300  # every word once
+    assert sum(t == first_try[0] for t in texts) == 1  # part 1 was not sent again
+    rows = await delivery.db.fetch_all(
+        "SELECT status, sent_message_ids FROM outbox WHERE kind = 'deletion'"
+    )
+    assert rows[0]["status"] == "sent"
+    assert len(json.loads(rows[0]["sent_message_ids"])) == len(parts)
 
 
 async def test_blocked_chat_is_deactivated(delivery: Delivery) -> None:

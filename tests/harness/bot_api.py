@@ -50,7 +50,8 @@ class BotApiServer:
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
-    _failures: dict[str, list[Failure]] = field(default_factory=lambda: defaultdict(list))
+    # Scripted answers per method, in call order; None answers normally.
+    _failures: dict[str, list[Failure | None]] = field(default_factory=lambda: defaultdict(list))
     _called: asyncio.Condition | None = None
     _new_update: asyncio.Event | None = None
     _release: asyncio.Event | None = None
@@ -106,9 +107,10 @@ class BotApiServer:
         self._new_update.set()
         return update_id
 
-    def fail_next(self, method: str, failure: Failure, times: int = 1) -> None:
-        """The next `times` calls of `method` get this answer."""
-        self._failures[method].extend([failure] * times)
+    def fail_next(self, method: str, failure: Failure, times: int = 1, *, after: int = 0) -> None:
+        """The next `times` calls of `method` get this answer, once `after` more calls have
+        been answered normally."""
+        self._failures[method].extend([None] * after + [failure] * times)
 
     def release_hung(self) -> None:
         """Let hung calls finish."""
@@ -154,8 +156,8 @@ class BotApiServer:
             self.rejected_429 += 1
             return self._error(Failure(429, "Too Many Requests: retry after 1", retry_after=1))
         failures = self._failures.get(method)
-        if failures:
-            failure = failures.pop(0)
+        failure = failures.pop(0) if failures else None
+        if failure is not None:
             if failure.hang:
                 assert self._release is not None
                 await self._release.wait()
