@@ -76,12 +76,18 @@ async def merge_pending_edit(
 
 
 async def claim_due(conn: aiosqlite.Connection, *, now: int, limit: int) -> list[OutboxRow]:
-    """Mark up to `limit` due rows claimed (oldest first) and return them."""
+    """Mark up to `limit` due rows claimed (oldest first) and return them.
+
+    A chat's alerts keep their order: a row is not due while an earlier alert of the same chat
+    is claimed or waits for a retry (an edit held back to be coalesced does not block)."""
     rows = await fetch_all(
         conn,
         "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
-        "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-        "ORDER BY next_attempt_at, id LIMIT ?) "
+        "WHERE id IN (SELECT o.id FROM outbox o WHERE o.status = 'pending' "
+        "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox e "
+        "WHERE e.chat_id = o.chat_id AND e.id < o.id AND (e.status = 'claimed' "
+        "OR (e.status = 'pending' AND e.attempts > 0))) "
+        "ORDER BY o.next_attempt_at, o.id LIMIT ?) "
         "RETURNING id, chat_id, post_id, kind, version, subscription_ids, payload, attempts, "
         "sent_message_ids",
         (now, now, limit),
@@ -130,6 +136,18 @@ async def schedule_retry(conn: aiosqlite.Connection, row_id: int, *, at: int, er
         conn,
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
         (at, error, row_id),
+    )
+
+
+async def release(conn: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
+    """Claimed rows not attempted after all (an earlier alert of their chat must go first)."""
+    if not row_ids:
+        return
+    marks = ",".join("?" for _ in row_ids)
+    await execute(
+        conn,
+        f"UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE id IN ({marks})",
+        tuple(row_ids),
     )
 
 

@@ -11,6 +11,7 @@ subscriptions; a group migrated to a supergroup moves to the new id and is sent 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
@@ -45,6 +46,14 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_BACKOFF = 300
 RETRY_AFTER_TRIES = 5
 CONCURRENT_CHATS = 16
+
+
+class _Outcome(enum.Enum):
+    """How one attempt at an alert ended."""
+
+    SENT = "sent"
+    FAILED = "failed"  # given up on (logged, kept with its reason)
+    RETRY = "retry"  # a transient failure: tried again later
 
 
 class _GiveUp(Exception):
@@ -128,11 +137,17 @@ class Notifier:
     async def _serve_chat(self, rows: list[outbox_repo.OutboxRow], gate: asyncio.Semaphore) -> int:
         async with gate:
             done = 0
-            for row in rows:
-                done += await self._deliver(row)
+            for index, row in enumerate(rows):
+                outcome = await self._deliver(row)
+                if outcome is _Outcome.RETRY:
+                    # Later alerts of this chat wait for this one: they never overtake it.
+                    async with self._db.write() as conn:
+                        await outbox_repo.release(conn, [r.id for r in rows[index + 1 :]])
+                    break
+                done += outcome is _Outcome.SENT
             return done
 
-    async def _deliver(self, row: outbox_repo.OutboxRow) -> bool:
+    async def _deliver(self, row: outbox_repo.OutboxRow) -> _Outcome:
         chat_id = row.chat_id
         try:
             messages, edit_of = await self._render(row)
@@ -141,23 +156,21 @@ class Notifier:
             log.warning("alert %s to chat %s not delivered: %s", row.id, chat_id, exc)
             async with self._db.write() as conn:
                 await outbox_repo.mark_failed(conn, row.id, error=str(exc))
-            return False
+            return _Outcome.FAILED
         except (TelegramServerError, TelegramNetworkError, _Transient) as exc:
             error = f"{exc.__class__.__name__}: {getattr(exc, 'message', exc)}"
             async with self._db.write() as conn:
                 if row.attempts >= self._settings.max_attempts:
                     log.error("alert %s to chat %s failed for good: %s", row.id, chat_id, error)
                     await outbox_repo.mark_failed(conn, row.id, error=error)
-                else:
-                    delay = min(MAX_BACKOFF, 2**row.attempts)
-                    await outbox_repo.schedule_retry(
-                        conn, row.id, at=self._now() + delay, error=error
-                    )
-            return False
+                    return _Outcome.FAILED
+                delay = min(MAX_BACKOFF, 2**row.attempts)
+                await outbox_repo.schedule_retry(conn, row.id, at=self._now() + delay, error=error)
+            return _Outcome.RETRY
         async with self._db.write() as conn:
             await outbox_repo.mark_sent(conn, row.id, now=self._now(), message_ids=message_ids)
         self.sent += 1
-        return True
+        return _Outcome.SENT
 
     async def _send(
         self, row: outbox_repo.OutboxRow, chat_id: int, messages: list[str], edit_of: int | None

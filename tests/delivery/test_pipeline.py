@@ -183,6 +183,42 @@ async def test_a_retry_sends_only_the_parts_not_yet_delivered(delivery: Delivery
     assert len(json.loads(rows[0]["sent_message_ids"])) == len(parts)
 
 
+async def test_a_chat_s_alerts_keep_their_order_across_retries(delivery: Delivery) -> None:
+    await delivery.subscribe(10, "санкції")
+    await delivery.subscribe(20, "санкції")
+    delivery.server.fail_next("sendMessage", Failure(500, "Internal Server Error"))
+    # Two posts claimed in one batch: chat 10's first alert fails, so its second waits.
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    await delivery.ingestor.ingest(post(delivery, 2, "Нові санкції."), origin=PostOrigin.LIVE)
+    sent = await delivery.notifier.drain_once()
+    failed_chat = int(delivery.server.calls_of("sendMessage")[0].params["chat_id"])
+    other = 20 if failed_chat == 10 else 10
+    assert sent == 2 and len(delivery.texts(other)) == 2  # the other chat is not held up
+    assert len(delivery.texts(failed_chat)) == 1  # the refused attempt only
+    # A third post while the first waits for its retry: still nothing overtakes it.
+    await delivery.ingestor.ingest(post(delivery, 3, "Ще санкції."), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.drain_once() == 1  # only the other chat's
+    assert len(delivery.texts(failed_chat)) == 1
+    delivery.clock.advance(3)
+    assert await delivery.notifier.drain_once() == 3
+    texts = delivery.texts(failed_chat)[1:]  # after the refused attempt
+    assert len(texts) == 3
+    assert "Парижі" in texts[0] and "Нові" in texts[1] and "Ще" in texts[2]
+
+
+async def test_an_edit_held_for_coalescing_does_not_hold_up_new_alerts(
+    delivery: Delivery,
+) -> None:
+    await delivery.subscribe(10, "санкції")
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.drain_once() == 1
+    edited = post(delivery, 1, TEXT.replace("Парижі", "Лондоні"))
+    await delivery.ingestor.ingest(edited, origin=PostOrigin.LIVE)  # held for a minute
+    await delivery.ingestor.ingest(post(delivery, 2, "Нові санкції."), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.drain_once() == 1
+    assert "Нові" in delivery.texts(10)[-1]
+
+
 async def test_blocked_chat_is_deactivated(delivery: Delivery) -> None:
     await delivery.subscribe(10, "санкції")
     delivery.server.fail_next("sendMessage", Failure(403, "Forbidden: bot was blocked by the user"))
