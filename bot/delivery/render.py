@@ -172,13 +172,41 @@ def render_new(
     )
 
 
+DIFF_CONTEXT_WORDS = 12  # unchanged words kept on each side of a change in an edit alert
+ELLIPSIS = "…"
+
+
+def _unchanged(run: list[str], *, first: bool, last: bool) -> list[tuple[str, str]]:
+    """An unchanged run of words, with its middle left out when it is long: the words next to
+    a change stay (`DIFF_CONTEXT_WORDS` each side), the rest becomes one ellipsis."""
+    keep = DIFF_CONTEXT_WORDS
+    if first and last:  # no change in the words at all
+        head = run[: 2 * keep]
+        return [(w, "") for w in head] + ([(ELLIPSIS, "")] if len(run) > len(head) else [])
+    if first:
+        if len(run) <= keep + 1:
+            return [(w, "") for w in run]
+        return [(ELLIPSIS, ""), *((w, "") for w in run[-keep:])]
+    if last:
+        if len(run) <= keep + 1:
+            return [(w, "") for w in run]
+        return [*((w, "") for w in run[:keep]), (ELLIPSIS, "")]
+    if len(run) <= 2 * keep + 1:
+        return [(w, "") for w in run]
+    return [*((w, "") for w in run[:keep]), (ELLIPSIS, ""), *((w, "") for w in run[-keep:])]
+
+
 def word_diff(before: str, after: str) -> Line:
-    """Removed words struck through, added words underlined, the rest as it was."""
+    """Removed words struck through, added words underlined, with the unchanged words around
+    each change; long unchanged stretches are shortened to an ellipsis, so an edit of one word
+    in a long post stays a short message."""
     old, new = before.split(), after.split()
+    opcodes = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
     words: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
         if op == "equal":
-            words.extend((w, "") for w in old[i1:i2])
+            first, last = index == 0, index == len(opcodes) - 1
+            words.extend(_unchanged(old[i1:i2], first=first, last=last))
             continue
         words.extend((w, "s") for w in old[i1:i2])
         words.extend((w, "u") for w in new[j1:j2])

@@ -61,5 +61,32 @@ def test_word_diff() -> None:
     assert line.html() == "зустріч у <s>Парижі</s> <u>Лондоні</u> завтра"
 
 
+def test_edit_of_a_long_post_shows_the_change_with_context_only() -> None:
+    words = [f"слово{i}" for i in range(600)]
+    before = " ".join(words)
+    after = " ".join([*words[:300], "НОВЕ", *words[301:]])
+    line = render.word_diff(before, after)
+    context = render.DIFF_CONTEXT_WORDS
+    changed = ["<s>слово300</s>", "<u>НОВЕ</u>"]
+    expected = " ".join(
+        ["…", *words[300 - context : 300], *changed, *words[301 : 301 + context], "…"]
+    )
+    assert line.html() == expected
+    # Two changes far apart: the stretch between them is shortened too.
+    after2 = " ".join(["ПОЧАТОК", *words[1:599], "КІНЕЦЬ"])
+    html = render.word_diff(before, after2).html()
+    assert html.startswith("<s>слово0</s> <u>ПОЧАТОК</u> слово1 ")
+    assert html.endswith("слово598 <s>слово599</s> <u>КІНЕЦЬ</u>")
+    assert html.count("…") == 1 and html.count("слово") == 2 + 2 * context
+    messages = render.render_edit(CTX, before, after)
+    assert len(messages) == 1 and len(messages[0]) < 1500  # one short message, not the post
+
+
+def test_edit_that_changes_no_words_shows_the_beginning() -> None:
+    words = " ".join(f"w{i}" for i in range(100))
+    line = render.word_diff(words, words.replace(" ", "\n"))
+    assert line.text == " ".join(f"w{i}" for i in range(2 * render.DIFF_CONTEXT_WORDS)) + " …"
+
+
 def test_plain_fallback_unescapes() -> None:
     assert render.as_plain("<b>a &lt;b&gt; &amp;</b>") == "a <b> &"
