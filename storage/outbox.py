@@ -85,8 +85,8 @@ async def claim_due(conn: aiosqlite.Connection, *, now: int, limit: int) -> list
         "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
         "WHERE id IN (SELECT o.id FROM outbox o WHERE o.status = 'pending' "
         "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox e "
-        "WHERE e.chat_id = o.chat_id AND e.id < o.id AND (e.status = 'claimed' "
-        "OR (e.status = 'pending' AND e.attempts > 0))) "
+        "WHERE e.chat_id = o.chat_id AND e.status IN ('claimed', 'pending') AND e.id < o.id "
+        "AND (e.status = 'claimed' OR e.attempts > 0)) "
         "ORDER BY o.next_attempt_at, o.id LIMIT ?) "
         "RETURNING id, chat_id, post_id, kind, version, subscription_ids, payload, attempts, "
         "sent_message_ids",
