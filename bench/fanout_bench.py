@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import tempfile
@@ -84,6 +85,10 @@ async def main() -> None:
             await chat_repo.ensure_chat(conn, 10**6, chat_type="private", now=now)
             await sub_repo.add(conn, 10**6, "шахед", created_by=None, now=now)
         await engine.load(db)
+        # As `chanwatch run` does after start-up: freeze the long-lived objects, so the
+        # cyclic garbage collector does not rescan them in the middle of a send.
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         runner = asyncio.create_task(notifier.run(stop))
         latencies: list[float] = []

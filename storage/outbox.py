@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,13 +158,16 @@ async def mark_failed(conn: aiosqlite.Connection, row_id: int, *, error: str) ->
     )
 
 
-async def release_stale_claims(conn: aiosqlite.Connection, *, older_than: int) -> int:
-    """Claims left by a crash between claim and send become pending again (sent once more)."""
+async def release_stale_claims(
+    conn: aiosqlite.Connection, *, older_than: int, keep: Collection[int] = ()
+) -> int:
+    """Claims left by a crash between claim and send become pending again (sent once more);
+    `keep` names claims still being worked on."""
     rows = await fetch_all(
         conn,
         "UPDATE outbox SET status = 'pending' WHERE status = 'claimed' AND claimed_at < ? "
-        "RETURNING id",
-        (older_than,),
+        "AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id",
+        (older_than, json.dumps(sorted(keep))),
     )
     return len(rows)
 

@@ -5,7 +5,13 @@ claim and send resends it (stale claims return to pending) and a confirmed alert
 sent again. Telegram's answers: 429 waits `retry_after` and sends again; 5xx and network
 errors retry with backoff, then fail with the reason logged; 403 deactivates the chat's
 subscriptions; a group migrated to a supergroup moves to the new id and is sent there; a
-400 about the formatting falls back to plain text. Nothing is dropped silently.
+400 about the formatting falls back to plain text; any other error is logged and retried
+like a 5xx. Nothing is dropped silently.
+
+Each chat with alerts due gets one worker that sends them in order; the workers run
+concurrently, so a chat that waits (its own rate limit, a 429, a hung request) delays no
+other chat. A chat's later alerts are not claimed while an earlier one is claimed or waits
+for a retry (see `storage.outbox.claim_due`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import enum
 import json
 import logging
 import time
+from asyncio import FIRST_COMPLETED
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -45,7 +53,7 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 MAX_BACKOFF = 300
 RETRY_AFTER_TRIES = 5
-CONCURRENT_CHATS = 16
+MAX_ACTIVE_CHATS = 32  # chats being served at once (each by its own worker)
 
 
 class _Outcome(enum.Enum):
@@ -87,6 +95,9 @@ class Notifier:
         self._sleep = sleep
         self.limiter = RateLimiter(self._settings, monotonic=monotonic, sleep=sleep)
         self._wake = asyncio.Event()
+        self._queues: dict[int, deque[outbox_repo.OutboxRow]] = {}  # claimed, by chat
+        self._workers: dict[int, asyncio.Task[None]] = {}  # one per chat being served
+        self._held: set[int] = set()  # outbox ids claimed by this notifier and not done
         self.sent = 0
 
     def notify_new(self) -> None:
@@ -94,58 +105,117 @@ class Notifier:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, *, poll_seconds: float = 5.0) -> None:
-        """Deliver until `stop` is set; woken by `notify_new` or every `poll_seconds`."""
+        """Deliver until `stop` is set; woken by `notify_new`, by a chat's worker finishing,
+        or every `poll_seconds`. An error while claiming is logged and the loop goes on."""
         async with self._db.write() as conn:
             released = await outbox_repo.release_stale_claims(conn, older_than=self._now() + 1)
         if released:
             log.info("resending %d alert(s) claimed before a restart", released)
-        while not stop.is_set():
-            self._wake.clear()
-            await self.drain_once()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait(
-                [waiter, stopper], timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            stopper.cancel()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self.dispatch()
+                except Exception:
+                    log.exception("could not claim alerts; trying again in %.0fs", poll_seconds)
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    [waiter, stopper], timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            await self._stop_workers(grace_seconds=3.0)
 
     def _now(self) -> int:
         return to_epoch(self._clock())
 
-    async def drain_once(self, *, batch: int = 50) -> int:
-        """Send every alert due now; returns how many were sent."""
-        sent = 0
+    async def dispatch(self, *, batch: int = 50) -> int:
+        """Claim every alert due now and hand it to its chat's worker; returns how many were
+        claimed. Chats are served concurrently (up to `MAX_ACTIVE_CHATS`, paced by the
+        rate limiter), each chat's alerts in order by one worker, so one slow chat (a 429, a
+        group's limit, a hung request) never holds up the others."""
+        claimed = 0
         while True:
+            room = MAX_ACTIVE_CHATS - len(self._workers)
+            if room <= 0:
+                return claimed  # a worker finishing wakes the notifier for the rest
             async with self._db.write() as conn:
+                # A claim this notifier does not hold was left by one that died (or by a
+                # worker that was cancelled): sent again once it is stale.
                 await outbox_repo.release_stale_claims(
-                    conn, older_than=self._now() - self._settings.stale_claim_seconds
+                    conn,
+                    older_than=self._now() - self._settings.stale_claim_seconds,
+                    keep=self._held,
                 )
-                rows = await outbox_repo.claim_due(conn, now=self._now(), limit=batch)
+                rows = await outbox_repo.claim_due(conn, now=self._now(), limit=min(batch, room))
             if not rows:
-                return sent
-            # Chats are served concurrently (the limiter paces them), each chat's alerts in
-            # order, so an edit never overtakes the alert it edits.
-            by_chat: dict[int, list[outbox_repo.OutboxRow]] = {}
+                return claimed
+            claimed += len(rows)
             for row in rows:
-                by_chat.setdefault(row.chat_id, []).append(row)
-            gate = asyncio.Semaphore(CONCURRENT_CHATS)
-            sent += sum(
-                await asyncio.gather(*(self._serve_chat(r, gate) for r in by_chat.values()))
-            )
+                self._held.add(row.id)
+                self._queues.setdefault(row.chat_id, deque()).append(row)
+                if row.chat_id not in self._workers:
+                    self._workers[row.chat_id] = asyncio.create_task(
+                        self._work(row.chat_id), name=f"alerts-chat-{row.chat_id}"
+                    )
 
-    async def _serve_chat(self, rows: list[outbox_repo.OutboxRow], gate: asyncio.Semaphore) -> int:
-        async with gate:
-            done = 0
-            for index, row in enumerate(rows):
-                outcome = await self._deliver(row)
-                if outcome is _Outcome.RETRY:
-                    # Later alerts of this chat wait for this one: they never overtake it.
-                    async with self._db.write() as conn:
-                        await outbox_repo.release(conn, [r.id for r in rows[index + 1 :]])
+    async def drain_once(self, *, batch: int = 50) -> int:
+        """Send every alert due now and wait for it; returns how many were sent.
+
+        Cancelling it cancels the chats' workers too (their claimed rows are sent again
+        once stale), as when the notifier dies."""
+        before = self.sent
+        try:
+            while True:
+                await self.dispatch(batch=batch)
+                if not self._workers:
                     break
-                done += outcome is _Outcome.SENT
-            return done
+                await asyncio.wait(list(self._workers.values()), return_when=FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            await self._stop_workers(grace_seconds=0.0)
+            raise
+        return self.sent - before
+
+    async def _stop_workers(self, *, grace_seconds: float) -> None:
+        """Let the workers finish for `grace_seconds`, then cancel them (rows they still hold
+        stay claimed and are sent again after a restart)."""
+        workers = list(self._workers.values())
+        if not workers:
+            return
+        if grace_seconds > 0:
+            await asyncio.wait(workers, timeout=grace_seconds)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _work(self, chat_id: int) -> None:
+        """Deliver one chat's claimed alerts in order; a retry holds back the rest."""
+        queue = self._queues[chat_id]
+        current: outbox_repo.OutboxRow | None = None
+        try:
+            while queue:
+                current = queue.popleft()
+                outcome = await self._deliver(current)
+                self._held.discard(current.id)
+                current = None
+                if outcome is _Outcome.RETRY and queue:
+                    # Later alerts of this chat wait for this one: they never overtake it.
+                    rest = [r.id for r in queue]
+                    async with self._db.write() as conn:
+                        await outbox_repo.release(conn, rest)
+                    queue.clear()
+                    self._held.difference_update(rest)
+        finally:
+            # No await from here on: the queue and the worker go away together.
+            del self._workers[chat_id]
+            left = [r.id for r in queue] + ([current.id] if current is not None else [])
+            if left:  # cancelled or crashed: the rows stay claimed until they are stale
+                log.warning("alerts %s to chat %s left claimed", left, chat_id)
+                self._held.difference_update(left)
+            del self._queues[chat_id]
+            self._wake.set()  # the chat's next alerts may be due now
 
     async def _deliver(self, row: outbox_repo.OutboxRow) -> _Outcome:
         chat_id = row.chat_id
@@ -159,18 +229,25 @@ class Notifier:
             return _Outcome.FAILED
         except (TelegramServerError, TelegramNetworkError, _Transient) as exc:
             error = f"{exc.__class__.__name__}: {getattr(exc, 'message', exc)}"
-            async with self._db.write() as conn:
-                if row.attempts >= self._settings.max_attempts:
-                    log.error("alert %s to chat %s failed for good: %s", row.id, chat_id, error)
-                    await outbox_repo.mark_failed(conn, row.id, error=error)
-                    return _Outcome.FAILED
-                delay = min(MAX_BACKOFF, 2**row.attempts)
-                await outbox_repo.schedule_retry(conn, row.id, at=self._now() + delay, error=error)
-            return _Outcome.RETRY
+            return await self._retry_or_fail(row, error)
+        except Exception as exc:  # anything else (an unexpected API answer, a bug): retried
+            log.exception("alert %s to chat %s: unexpected error", row.id, chat_id)
+            return await self._retry_or_fail(row, f"{exc.__class__.__name__}: {exc}")
         async with self._db.write() as conn:
             await outbox_repo.mark_sent(conn, row.id, now=self._now(), message_ids=message_ids)
         self.sent += 1
         return _Outcome.SENT
+
+    async def _retry_or_fail(self, row: outbox_repo.OutboxRow, error: str) -> _Outcome:
+        """Try again later with backoff, or give up after `max_attempts` (logged)."""
+        async with self._db.write() as conn:
+            if row.attempts >= self._settings.max_attempts:
+                log.error("alert %s to chat %s failed for good: %s", row.id, row.chat_id, error)
+                await outbox_repo.mark_failed(conn, row.id, error=error)
+                return _Outcome.FAILED
+            delay = min(MAX_BACKOFF, 2**row.attempts)
+            await outbox_repo.schedule_retry(conn, row.id, at=self._now() + delay, error=error)
+        return _Outcome.RETRY
 
     async def _send(
         self, row: outbox_repo.OutboxRow, chat_id: int, messages: list[str], edit_of: int | None
@@ -199,8 +276,8 @@ class Notifier:
         plain: bool = False,
     ) -> int:
         for _ in range(RETRY_AFTER_TRIES):
-            await self.limiter.wait(chat_id)
             try:
+                await self.limiter.wait(chat_id)
                 if edit_of is not None:
                     await self._bot.edit_message_text(
                         text=text,

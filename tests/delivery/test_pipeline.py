@@ -219,6 +219,51 @@ async def test_an_edit_held_for_coalescing_does_not_hold_up_new_alerts(
     assert "Нові" in delivery.texts(10)[-1]
 
 
+async def test_an_unexpected_answer_is_retried_and_stops_nothing(delivery: Delivery) -> None:
+    await delivery.subscribe(10, "санкції")
+    await delivery.subscribe(20, "санкції")
+    delivery.server.fail_next("sendMessage", Failure(404, "Not Found"))
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.drain_once() == 1  # the other chat's alert went out
+    statuses = sorted(r[3] for r in await delivery.outbox())
+    assert statuses == ["pending", "sent"]  # the refused one waits for a retry
+    delivery.clock.advance(3)
+    assert await delivery.notifier.drain_once() == 1
+    assert [r[3] for r in await delivery.outbox()] == ["sent", "sent"]
+
+
+async def test_one_slow_chat_never_holds_up_the_others(delivery: Delivery) -> None:
+    await delivery.subscribe(10, "санкції")
+    delivery.server.fail_next("sendMessage", Failure(0, "", hang=True))
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.dispatch() == 1
+    await delivery.server.wait_for_call("sendMessage")  # chat 10's request hangs
+    await delivery.subscribe(20, "Лондон")
+    await delivery.ingestor.ingest(post(delivery, 2, "Зустріч у Лондоні."), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.dispatch() == 1
+    calls = await delivery.server.wait_for_call("sendMessage", 2)
+    assert int(calls[1].params["chat_id"]) == 20  # sent while chat 10 still hangs
+    delivery.server.release_hung()
+    await delivery.notifier.drain_once()  # waits for both chats' workers
+    assert [r[3] for r in await delivery.outbox()] == ["sent", "sent"]
+
+
+async def test_a_long_send_in_progress_is_never_taken_for_a_stale_claim(
+    delivery: Delivery,
+) -> None:
+    await delivery.subscribe(10, "санкції")
+    delivery.server.fail_next("sendMessage", Failure(0, "", hang=True))
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    assert await delivery.notifier.dispatch() == 1
+    await delivery.server.wait_for_call("sendMessage")
+    delivery.clock.advance(600)  # far beyond stale_claim_seconds, still being sent
+    assert await delivery.notifier.dispatch() == 0
+    delivery.server.release_hung()
+    await delivery.notifier.drain_once()
+    assert len(delivery.server.calls_of("sendMessage")) == 1  # sent once, not twice
+    assert [r[3] for r in await delivery.outbox()] == ["sent"]
+
+
 async def test_blocked_chat_is_deactivated(delivery: Delivery) -> None:
     await delivery.subscribe(10, "санкції")
     delivery.server.fail_next("sendMessage", Failure(403, "Forbidden: bot was blocked by the user"))
