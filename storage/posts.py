@@ -264,6 +264,21 @@ async def versions(conn: aiosqlite.Connection, post_id: int) -> list[PostVersion
     ]
 
 
+async def known_message_ids(
+    conn: aiosqlite.Connection, channel_id: int, message_ids: Sequence[int]
+) -> set[int]:
+    """Which of these message ids of a channel the archive holds."""
+    if not message_ids:
+        return set()
+    rows = await fetch_all(
+        conn,
+        "SELECT message_id FROM posts WHERE channel_id = ? "
+        "AND message_id IN (SELECT value FROM json_each(?))",
+        (channel_id, json.dumps(sorted(set(message_ids)))),
+    )
+    return {int(r["message_id"]) for r in rows}
+
+
 async def recent_message_ids(
     conn: aiosqlite.Connection, channel_id: int, *, since: int, limit: int
 ) -> list[int]:

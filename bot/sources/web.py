@@ -48,6 +48,7 @@ from bot.sources.budget import RequestBudget
 from bot.sources.web_parse import WebPage, WebPageError, parse_page
 from storage import channels as channel_repo
 from storage import cursors as cursor_repo
+from storage import posts as post_repo
 from storage.db import Database
 from storage.web_state import WebChannelState, load_states, save_state
 
@@ -84,6 +85,7 @@ class FetchErrorKind(enum.StrEnum):
     NETWORK = "network"
     MALFORMED = "malformed"  # HTML that is not a readable preview
     BUDGET = "budget"  # the request budget stayed empty while paging
+    STOPPED = "stopped"  # the poller is closing: the rest is left for the next run
     INTERNAL = "internal"  # an unexpected error (logged with its traceback)
 
 
@@ -127,16 +129,22 @@ class DeletionVerdict:
 
 
 def judge_deletions(
-    seen_ids: Iterable[int], missing: Iterable[tuple[int, int]], shown_ids: Iterable[int]
+    seen_ids: Iterable[int],
+    missing: Iterable[tuple[int, int]],
+    shown_ids: Iterable[int],
+    accounted_ids: Iterable[int] = (),
 ) -> DeletionVerdict:
     """Apply the deletion rule to the ids shown on their own by this poll.
 
     An id seen before counts as missing in this poll only when the page still shows an older
     and a newer id; it is deleted when that happened in two consecutive polls. An id older
     than everything shown has scrolled off and is forgotten; an id newer than everything
-    shown waits (its count neither grows nor resets) until newer posts appear.
+    shown waits (its count neither grows nor resets) until newer posts appear. An id the
+    page accounts for otherwise (an album member, a service message) is present, never
+    missing, and no longer tracked.
     """
     shown = set(shown_ids)
+    accounted = set(accounted_ids)
     counts = dict(missing)
     if not shown:
         return DeletionVerdict((), frozenset(seen_ids), tuple(sorted(counts.items())))
@@ -145,7 +153,7 @@ def judge_deletions(
     kept: set[int] = set(shown)
     still_missing: dict[int, int] = {}
     for message_id in seen_ids:
-        if message_id in shown or message_id < low:
+        if message_id in shown or message_id in accounted or message_id < low:
             continue
         if message_id > high:
             kept.add(message_id)
@@ -216,6 +224,7 @@ class WebPoller:
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
         self._busy = asyncio.Lock()
         self._closed = False
+        self._running: asyncio.Task[object] | None = None  # the tick in progress
 
     # -- scheduling --
     async def tick(self) -> list[PollResult]:
@@ -226,16 +235,23 @@ class WebPoller:
         if self._closed or self.budget.paused or self._busy.locked():
             return []
         async with self._busy:
-            return await self._tick()
+            self._running = asyncio.current_task()
+            try:
+                return await self._tick()
+            finally:
+                self._running = None
 
     async def close(self, wait_seconds: float = 30.0) -> None:
         """Start no more polls and wait (at most `wait_seconds`) for one in progress."""
         self._closed = True
-        try:
-            async with asyncio.timeout(wait_seconds), self._busy:
-                pass
-        except TimeoutError:
-            log.warning("web: a poll still ran after %.0fs; stopping anyway", wait_seconds)
+        running = self._running
+        if running is None or running.done():
+            return
+        done, _ = await asyncio.wait([running], timeout=wait_seconds)
+        if not done:
+            log.warning("web: a poll still ran after %.0fs; cancelling it", wait_seconds)
+            running.cancel()  # its write transaction rolls back; the cursor stays
+            await asyncio.wait([running])
 
     async def _tick(self) -> list[PollResult]:
         now = to_epoch(self._clock())
@@ -314,6 +330,9 @@ class WebPoller:
                 )
                 log.warning("web @%s: %s", username, gap_note)
                 break
+            if self._closed:
+                failure = WebFetchError(FetchErrorKind.STOPPED, "stopping: paging left for later")
+                break
             try:
                 await self._spend()
                 pages.append(await self._fetch(username, pages[-1].before))
@@ -323,12 +342,43 @@ class WebPoller:
 
         posts = _merge_posts(pages)
         newest = max((i for page in pages for i in page.all_ids), default=last)
-        changes = await self._ingestor.ingest_batch(
-            posts,
+        # An id at or below the cursor that the archive lacks is no new post (ids only
+        # grow): an older post that came into view, e.g. after a deletion above it.
+        async with self._db.read() as conn:
+            stored = await channel_repo.find_channel(conn, ref)
+            known = await post_repo.known_message_ids(
+                conn,
+                stored.id if stored is not None else channel.id,
+                [p.message_id for p in posts if p.message_id <= last],
+            )
+        history = [p for p in posts if p.message_id <= last and p.message_id not in known]
+        changes: list[PostChange] = []
+        if history:
+            log.info(
+                "web @%s: %d older post(s) came into view, archived without alerts",
+                username,
+                len(history),
+            )
+            changes = await self._ingestor.ingest_batch(history, origin=PostOrigin.BACKFILL)
+        history_ids = {p.message_id for p in history}
+        changes += await self._ingestor.ingest_batch(
+            [p for p in posts if p.message_id not in history_ids],
             origin=PostOrigin.WEB,
             channel=ref,
             advance_cursor_to=None if failure is not None else newest,
         )
+        if failure is not None and failure.kind is FetchErrorKind.STOPPED:
+            # Shutting down: what was read is stored, the cursor stays, nothing failed.
+            return PollResult(
+                channel.id,
+                username,
+                PollStatus.ERROR,
+                tuple(changes),
+                len(pages),
+                str(failure),
+                failure.kind,
+                None,
+            )
         if failure is not None:
             # The cursor stays: the next poll pages back to it again.
             log.warning("web @%s: page %d failed: %s", username, len(pages) + 1, failure)
@@ -345,7 +395,8 @@ class WebPoller:
             )
 
         shown = {i for page in pages for i in page.shown_ids}
-        verdict = judge_deletions(state.seen_ids, state.missing, shown)
+        accounted = {i for page in pages for i in page.all_ids}
+        verdict = judge_deletions(state.seen_ids, state.missing, shown, accounted)
         deletions: list[PostChange] = []
         if verdict.deleted:
             log.info("web @%s: deleted from the page: %s", username, list(verdict.deleted))
@@ -522,6 +573,8 @@ class WebPoller:
         """Take one request from the budget, waiting for it (paging within one poll)."""
         waited = 0.0
         while not self.budget.try_spend():
+            if self._closed:
+                raise WebFetchError(FetchErrorKind.STOPPED, "stopping: paging left for later")
             if waited >= MAX_BUDGET_WAIT_SECONDS:
                 raise WebFetchError(
                     FetchErrorKind.BUDGET, "the request budget stayed empty while paging"

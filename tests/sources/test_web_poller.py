@@ -214,6 +214,27 @@ async def test_edit_of_a_post_still_on_the_page(rig: Rig) -> None:
     assert result.of_kind(ChangeKind.EDIT) == []
 
 
+async def test_an_older_post_coming_into_view_is_archived_without_alert(rig: Rig) -> None:
+    channel = FakeChannel.from_full()
+    oldest = min(channel.wraps)
+    for message_id in range(oldest - 40, oldest):
+        channel.add(message_id, f"older post {message_id}")  # history below the first page
+    await rig.watch(SLUG, channel)
+    only(await rig.poller.tick())  # first sight: the newest page only
+    stored = await rig.posts()
+    slid = min(stored) - 1
+    assert slid not in stored
+    channel.remove(70997)  # a post on the page is deleted: an older one slides into view
+    result = only(await rig.later())
+    new = {c.message_id: c.origin for c in result.changes if c.kind is ChangeKind.NEW}
+    assert new == {slid: PostOrigin.BACKFILL}  # archived, never alerted
+    assert (await rig.posts())[slid] == "backfill"
+    channel.add(71010, "a really new post")
+    result = only(await rig.later())
+    new = {c.message_id: c.origin for c in result.changes if c.kind is ChangeKind.NEW}
+    assert new == {71010: PostOrigin.WEB}
+
+
 async def test_deletion_needs_two_consecutive_polls(rig: Rig) -> None:
     channel = FakeChannel.from_full()
     await rig.watch(SLUG, channel)
@@ -538,6 +559,26 @@ async def test_close_waits_for_the_poll_in_progress_and_stops_polling(rig: Rig) 
     rig.clock.advance(AFTER_INTERVAL)
     assert await rig.poller.tick() == []  # closed: nothing more is polled
     assert len(rig.server.requests) == 1
+
+
+async def test_close_cancels_a_poll_that_outlives_the_grace(rig: Rig) -> None:
+    await rig.watch(SLUG, FakeChannel.from_full())
+    rig.poller = rig.make_poller(timeout_seconds=30)
+    rig.server.failures[SLUG] = "hang"
+    polling = asyncio.create_task(rig.poller.tick())
+    await rig.server.requested.wait()
+    await rig.poller.close(wait_seconds=0)
+    assert polling.cancelled()
+    assert await rig.posts() == {}  # nothing half-stored
+    rig.server.never.set()
+
+
+def test_an_id_the_page_still_accounts_for_is_never_missing() -> None:
+    # 11 was shown on its own, now only as a member of an album keyed by 10.
+    verdict = judge_deletions({10, 11, 12}, [(11, 1)], [10, 12], accounted_ids=[10, 11, 12])
+    assert verdict.deleted == ()
+    assert verdict.missing == ()
+    assert verdict.seen_ids == frozenset({10, 12})
 
 
 async def test_a_session_that_raises_for_status_still_backs_off(rig: Rig) -> None:
