@@ -114,6 +114,7 @@ class PreviewServer:
     """`GET /s/<name>[?before=N]`: a page, or a scripted failure."""
 
     channels: dict[str, FakeChannel] = field(default_factory=dict)
+    raw_pages: dict[str, str] = field(default_factory=dict)  # name -> a saved page, as it is
     # name -> "429", "500", "redirect", "hang", "malformed"; (name, before) for one page only
     failures: dict[str | tuple[str, int], str] = field(default_factory=dict)
     requests: list[tuple[str, int | None]] = field(default_factory=list)
@@ -169,6 +170,8 @@ class PreviewServer:
             broken = '<html><body><section class="tgme_channel_history"><div class="tgme_widget_'
             broken += f'message" data-post="{name}/1"><div class="tgme_widget_message_text">cut'
             return web.Response(text=broken, content_type="text/html")
+        if name in self.raw_pages:
+            return web.Response(text=self.raw_pages[name], content_type="text/html")
         channel = self.channels.get(name)
         if channel is None:
             return web.Response(status=404, text="no such channel")

@@ -11,6 +11,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -26,6 +27,7 @@ from bot.sources.web import (
     WebPoller,
     judge_deletions,
 )
+from bot.sources.web_parse import parse_page
 from storage import channels as channel_repo
 from storage import cursors as cursor_repo
 from storage.db import Database
@@ -156,6 +158,33 @@ async def test_first_sight_records_the_page_without_alerting(rig: Rig) -> None:
         "Военное обозрение",
         "web",
     )
+
+
+@pytest.mark.parametrize(
+    "page_name",
+    [
+        "full.html",
+        "message_link_preview.html",
+        "message_media_forwarded_from.html",
+        "message_media_photo_and_video.html",
+        "message_poll.html",
+        "message_text.html",
+        "message_voice.html",
+        "message_with_from_author.html",
+    ],
+)
+async def test_every_saved_corpus_page_is_read_over_http(
+    rig: Rig, corpus_dir: Path, page_name: str
+) -> None:
+    html_text = (corpus_dir / "web_preview" / page_name).read_text("utf-8")
+    page = parse_page(html_text)
+    assert page.username is not None
+    rig.server.raw_pages[page.username] = html_text
+    await rig.watch(page.username)
+    result = only(await rig.poller.tick(), page.username)
+    assert result.status is PollStatus.FIRST_SIGHT
+    assert await rig.posts(page.username) == {p.message_id: "first_sight" for p in page.posts}
+    assert await rig.cursor(page.username) == (max(page.all_ids), None)
 
 
 async def test_new_posts_after_first_sight_are_web_posts(rig: Rig) -> None:
