@@ -48,6 +48,12 @@ async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
         "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND status IN ('pending', 'claimed')",
         (new_id, old_id),
     )
+    # What could not move is already queued for the new id: sending it too would repeat it.
+    await execute(
+        conn,
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE chat_id = ? AND status = 'pending'",
+        (f"already queued for chat {new_id}, to which the chat moved", old_id),
+    )
     await execute(
         conn, "UPDATE chats SET active = 0, migrated_to = ? WHERE id = ?", (new_id, old_id)
     )

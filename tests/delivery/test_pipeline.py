@@ -289,6 +289,20 @@ async def test_migrated_group_moves_and_receives(delivery: Delivery) -> None:
     assert row[0] == -10099
 
 
+async def test_migration_never_repeats_an_alert_queued_for_both_ids(delivery: Delivery) -> None:
+    from storage import chats as chat_repo
+
+    await delivery.subscribe(-10, "санкції")
+    await delivery.subscribe(-10099, "санкції")  # the supergroup was subscribed already
+    await delivery.ingestor.ingest(post(delivery, 1), origin=PostOrigin.LIVE)
+    async with delivery.db.write() as conn:
+        await chat_repo.migrate(conn, -10, -10099)
+    rows = await delivery.db.fetch_all("SELECT chat_id, status FROM outbox ORDER BY id")
+    assert [tuple(r) for r in rows] == [(-10, "failed"), (-10099, "pending")]
+    assert await delivery.notifier.drain_once() == 1
+    assert [int(c.params["chat_id"]) for c in delivery.server.calls_of("sendMessage")] == [-10099]
+
+
 async def test_formatting_rejected_falls_back_to_plain_text(delivery: Delivery) -> None:
     await delivery.subscribe(10, "санкції")
     delivery.server.fail_next("sendMessage", Failure(400, "Bad Request: can't parse entities"))
