@@ -1,45 +1,70 @@
 """All subscriptions compiled into one index, so matching a post costs in its length.
 
-Each query yields *required groups*: sets of anchor terms (a lemma, an exact form, the
-first three letters of a prefix, a name key or its one-letter deletions, a channel key, a
-regex) such that every post the query matches contains at least one term of each group.
-A word gives one group, a phrase one per word, ``AND`` the groups of its sides, ``OR``
-one group joining a group of each side, ``NOT`` none.
+Anchors. The index knows a post by its *anchors*: tagged strings (see ``_TAGS``) each
+saying one fact about the post that a query term can ask: a token has this lemma
+(``K_LEMMA``), this exact form (``K_FORM``), starts with this prefix (``K_PREFIX``), is
+within the edit bound of this name key (``K_NAME``, the ``Name~`` rule itself, not just a
+hint); two adjacent tokens have these two lemmas or forms (``K_PHRASE``); the post's
+channel has this key (``K_CHANNEL``); the text matches this regex (``K_REGEX``).
 
-Two groups of a query are indexed together (``indexed_groups``: the most selective group
-of each child of an ``AND`` before any child's second, since the words of one phrase occur
-together and narrow little as a pair). The more selective is the *outer* group, the other
-the *inner* one, and the query is filed under every pair (outer anchor, inner anchor), up
-to ``PAIR_LIMIT`` pairs (beyond, under its outer group alone); a query with a single group
-is filed under its anchors alone, and the few queries with no group at all (e.g.
-``a OR -b``) are always candidates.
-Matching a post first collects the post's anchors present in the index (its lemmas,
-forms, prefix buckets, name keys, channel keys and the regexes its text matches, found by
-one RE2 set) as one set of tagged strings; the outer anchors present are then found with
-one set intersection, and for each of them the inner anchors present with another, so the
-candidates are exactly the queries whose two indexed groups are both hit, assembled by set
-operations in C. Counting hits per subscription (what an earlier version did) touched
-every subscription sharing any term with the post; this touches only near-matches.
+Groups. Each query yields *required groups*: sets of anchors such that every post the
+query matches holds at least one anchor of each group. A word gives one group, ``=word``,
+``prefix*`` and ``Name~`` one anchor each, a two-word phrase one group of adjacent pairs,
+a longer phrase one per adjacent pair of words (and one per prefix or name part), ``AND``
+the groups of its sides, ``OR`` one group joining a group of each side, ``NOT`` none. A
+group is *decided* (``decided_group``) when the post holds one of its anchors exactly when
+the node holds: one-word terms of any kind, two-word phrases of words and exact forms,
+``channel:``, regexes and ``OR`` of those.
 
-A candidate is then evaluated only on what the index did not already prove: a group that
-is *decided* by its anchors (a plain word, an ``=exact`` word, ``channel:``, a regex, or an
-``OR`` of those) holds exactly when the post hits it, so when such a term is a child of the
-query's ``AND`` (or the whole query) and its group is indexed, the term is not tested
-again; ``a b`` needs no evaluation at all, ``a b -c`` tests only ``-c``, a phrase still
-checks adjacency. Adding or removing a subscription touches only its own entries.
+Candidates. Two groups of a query are indexed together (``indexed_groups``: the most
+selective group of each child of an ``AND`` before any child's second). One is the *outer*
+group, the other the *inner* one, and the query is filed under every pair (outer anchor,
+inner anchor), up to ``PAIR_LIMIT`` pairs (beyond, under its first group alone); a query
+with a single group is filed under its anchors alone, and the few queries with no group at
+all (e.g. ``a OR -b``) are always candidates. A post's anchors present in the index form
+one set; the outer anchors present are found with one set intersection and, for each of
+them, the inner anchors present with another (each outer anchor keeps its inner anchors as
+a set of their own, which intersects on stored hashes), so the candidates are exactly the
+queries whose two indexed groups are both hit, assembled by set operations in C. Which
+group is outer does not change the candidates, only the work: each outer anchor a post
+holds costs a step of Python, its inner anchors only C probes, no more than the post has
+anchors. So the outer group is the more selective one unless the other one's anchors
+already have their outer tables (``_new_tables``). All tables share one string object per
+anchor (``_anchors``), so equal anchors are found by identity.
 
-The index is not safe for concurrent mutation: guard ``add``/``remove`` and ``match``
-with one lock when several threads use it.
+Checks. What the indexed groups do not prove is settled per candidate: a child of the
+query's ``AND`` with a decided group that is not indexed must meet the post's anchors
+(``required``), a negated child with a decided group must not (``excluded``); only what is
+left (a longer phrase, a phrase with a prefix or a name, a negated ``AND``...) is evaluated
+on the Analysis. ``a b``, ``"a b" c``, ``Name~ a``, ``prefix* a`` and ``channel:x a``
+need no evaluation at all; ``a b -c`` and ``a b c`` need one set test.
+
+Per-word cache. Every anchor but channels, regexes and adjacent pairs belongs to one token
+and depends only on the token's folded form and lemma set; so each distinct token's
+anchors are computed once and cached (``_WordEntry``, by text mode and form, checked
+against the token's lemma set: the same object while the normaliser keeps its cache), and
+a post's anchors are the union of its tokens' cached entries. The entry also holds the
+token's words (lemmas, tagged form) that begin an indexed pair and those that end one; the
+post's adjacent pairs are then the products of one token's first words with the next
+token's second words, built and looked up in C at the few positions where a pair can
+begin. The cache depends on the index's anchors: it is emptied whenever an anchor of these
+kinds is added to the index or leaves it, and when it reaches ``WORD_CACHE_SIZE`` forms.
+
+Adding or removing a subscription touches only its own entries. The index is not safe for
+concurrent mutation: guard ``add``/``remove`` and ``match`` with one lock when several
+threads use it.
 """
 
 from __future__ import annotations
 
-from itertools import compress
-from typing import Final
+from collections.abc import Iterator, Sequence
+from itertools import chain, compress, islice, product, starmap
+from operator import itemgetter
+from typing import Final, cast
 
 from bot.query.compiled import CompiledQuery, Hit, Test, compile_query
 from bot.query.document import Document
-from bot.query.names import deletions, word_probes
+from bot.query.names import name_reach, within, word_keys, word_probes
 from bot.query.nodes import (
     EXACT,
     LEMMA,
@@ -61,7 +86,9 @@ GROUPS_PER_QUERY: Final = 2
 PAIR_LIMIT: Final = 256
 """At most this many (outer, inner) anchor pairs per query; beyond, only the outer group
 is indexed (e.g. a long ``OR`` on both sides)."""
-NAME_CACHE_SIZE: Final = 1 << 17
+WORD_CACHE_SIZE: Final = 1 << 17
+"""At most this many forms per text mode in the per-word anchor cache (emptied when
+full)."""
 
 K_LEMMA: Final = 0
 K_FORM: Final = 1
@@ -69,18 +96,52 @@ K_PREFIX: Final = 2
 K_NAME: Final = 3
 K_CHANNEL: Final = 4
 K_REGEX: Final = 5
-_KINDS: Final = 6
+K_PHRASE: Final = 6
+_KINDS: Final = 7
+_WORD_KINDS: Final = frozenset((K_LEMMA, K_FORM, K_PREFIX, K_NAME, K_PHRASE))
+"""Kinds of anchors found per token (or pair of adjacent tokens), through the word cache."""
 
 Anchor = tuple[int, str]
 Group = frozenset[Anchor]
 
 # Anchors of all kinds in one set of strings: a lemma as it is (lemmas are letters and
 # digits), any other kind behind a control character naming the kind.
-_TAGS: Final = ("", "\x01", "\x02", "\x03", "\x04", "\x05")
+_TAGS: Final = ("", "\x01", "\x02", "\x03", "\x04", "\x05", "\x06")
+_PAIR_JOIN: Final = "\x00"
+"""Between the two words of a ``K_PHRASE`` anchor (each a lemma or a tagged form)."""
+
+Check = tuple[tuple[frozenset[str], ...], frozenset[str], Test | None]
+"""What a candidate must still pass: groups of tagged anchors each of which the post must
+hit, tagged anchors none of which it may hold, and a test of the rest (or None)."""
+
+_WordEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], frozenset[str]]
+"""One token's part of the post's anchors: its tagged anchors present in the index, its
+words (lemmas, tagged form) that begin an indexed ``K_PHRASE`` pair, those that end one,
+and the lemma set the entry was made for (the cache is keyed by form and text mode)."""
+_NO_ANCHORS: Final[frozenset[str]] = frozenset()
+_ANCHORS: Final = itemgetter(0)
+_FIRSTS: Final = itemgetter(1)
+_ENDS: Final = itemgetter(2)
+_LEMMAS: Final = itemgetter(3)
 
 
-def _tagged(group: Group) -> list[str]:
-    return [_TAGS[kind] + term for kind, term in group]
+def name_term(key: str, edits: int) -> str:
+    """The ``K_NAME`` anchor of ``Name~`` with this key and edit bound."""
+    return f"{edits}{key}"
+
+
+def _words_of(atom: Atom) -> list[str]:
+    """How an adjacent pair anchor spells a lemma or exact atom: each lemma as it is, an
+    exact form tagged as a form."""
+    if atom.kind == LEMMA:
+        return sorted(atom.lemmas)
+    return [_TAGS[K_FORM] + atom.folded]
+
+
+def _pair_group(first: Atom, second: Atom) -> Group:
+    return frozenset(
+        (K_PHRASE, a + _PAIR_JOIN + b) for a in _words_of(first) for b in _words_of(second)
+    )
 
 
 def _atom_group(atom: Atom) -> Group:
@@ -89,18 +150,34 @@ def _atom_group(atom: Atom) -> Group:
     if atom.kind == EXACT:
         return frozenset(((K_FORM, atom.folded),))
     if atom.kind == PREFIX:
-        return frozenset(((K_PREFIX, atom.folded[:3]),))
+        return frozenset(((K_PREFIX, atom.folded),))
     assert atom.kind == NAME
-    keys = {atom.key}
-    if atom.edits:
-        keys.update(deletions(atom.key))
-    return frozenset((K_NAME, key) for key in keys)
+    return frozenset(((K_NAME, name_term(atom.key, atom.edits)),))
+
+
+def _is_word(atom: Atom) -> bool:
+    return atom.kind in (LEMMA, EXACT)
+
+
+def _term_groups(atoms: Sequence[Atom]) -> list[Group]:
+    """A pair group for each two adjacent words (lemma or exact atoms), an atom group for
+    each atom in no such pair."""
+    if len(atoms) == 1:
+        return [_atom_group(atoms[0])]
+    groups: list[Group] = []
+    paired = [False] * len(atoms)
+    for i in range(len(atoms) - 1):
+        if _is_word(atoms[i]) and _is_word(atoms[i + 1]):
+            groups.append(_pair_group(atoms[i], atoms[i + 1]))
+            paired[i] = paired[i + 1] = True
+    groups.extend(_atom_group(atom) for atom, done in zip(atoms, paired, strict=True) if not done)
+    return groups
 
 
 def required_groups(node: Node) -> list[Group]:
     """Groups of anchors of which every matching post contains at least one each."""
     if isinstance(node, Term):
-        return [_atom_group(atom) for atom in node.atoms]
+        return _term_groups(node.atoms)
     if isinstance(node, Channel):
         return [frozenset(((K_CHANNEL, node.key),))]
     if isinstance(node, Regex):
@@ -121,30 +198,37 @@ def required_groups(node: Node) -> list[Group]:
     raise TypeError(f"unknown query node {node!r}")
 
 
+def _rarity(kind: int, term: str) -> float:
+    if kind == K_PHRASE:
+        return 14.0
+    if kind == K_CHANNEL:
+        return 6.0
+    if kind == K_REGEX:
+        return 2.0
+    if kind == K_PREFIX:
+        return min(10, len(term)) - 1.0
+    if kind == K_NAME:
+        return 2.0 + min(10, len(term) - 1)
+    return 2.0 + min(10, len(term))
+
+
 def selectivity(group: Group) -> float:
     """A guess of how rarely a post hits ``group`` (higher = rarer): longer words are rarer,
-    a channel is about as rare as a short word, regexes and prefix buckets are common, and
-    alternatives add up."""
-    kinds = {kind for kind, _ in group}
-    if kinds == {K_NAME}:
-        return 2.0 + min(10, max(len(value) for _, value in group))
-    if K_CHANNEL in kinds:
-        base = 6.0
-    elif K_REGEX in kinds:
-        base = 2.0
-    elif K_PREFIX in kinds:
-        base = 3.0
-    else:
-        base = 2.0 + min(10, min(len(value) for _, value in group))
-    return base - 0.25 * (len(group) - 1)
+    a pair of adjacent words rarer still, a channel is about as rare as a short word,
+    regexes and short prefixes are common, and alternatives add up."""
+    return min(_rarity(kind, term) for kind, term in group) - 0.25 * (len(group) - 1)
 
 
 def decided_group(node: Node) -> Group | None:
-    """The group ``node`` holds exactly when a post hits (None when there is none): a plain
-    word, an ``=exact`` word, a channel, a regex, or an ``OR`` of such nodes."""
+    """The group ``node`` holds exactly when a post hits (None when there is none): a
+    one-word term, a two-word phrase of lemmas or exact forms, a channel, a regex, or an
+    ``OR`` of such nodes."""
     if isinstance(node, Term):
-        if len(node.atoms) == 1 and node.atoms[0].kind in (LEMMA, EXACT):
-            return _atom_group(node.atoms[0])
+        atoms = node.atoms
+        if len(atoms) == 1:
+            return _atom_group(atoms[0])
+        if len(atoms) == 2 and _is_word(atoms[0]) and _is_word(atoms[1]):
+            return _pair_group(atoms[0], atoms[1])
         return None
     if isinstance(node, (Channel, Regex)):
         (group,) = required_groups(node)
@@ -162,7 +246,7 @@ def decided_group(node: Node) -> Group | None:
 
 def indexed_groups(root: Node) -> tuple[Group, ...]:
     """The (up to ``GROUPS_PER_QUERY``) groups to index a query under, most selective
-    first. The words of one phrase occur together, so two groups from different children of
+    first. The parts of one term occur together, so two groups from different children of
     an ``AND`` narrow far more than two of the same child: the best group of each child
     comes before any child's second best."""
     children = root.children if isinstance(root, And) else (root,)
@@ -184,24 +268,74 @@ def proven_nodes(root: Node, indexed: tuple[Group, ...]) -> list[Node]:
     return []
 
 
+def checked_groups(root: Node, settled: list[Node]) -> tuple[list[Group], list[Group]]:
+    """The decided groups of the root (or of the children of an ``AND`` root) not in
+    ``settled`` that the post must hit, and those of negated ones it must not; the nodes
+    they settle are appended to ``settled``."""
+    required: list[Group] = []
+    excluded: list[Group] = []
+    done = {id(node) for node in settled}
+    for child in root.children if isinstance(root, And) else (root,):
+        if id(child) in done:
+            continue
+        group = decided_group(child)
+        if group is not None:
+            required.append(group)
+        elif isinstance(child, Not) and (group := decided_group(child.child)) is not None:
+            excluded.append(group)
+        else:
+            continue
+        settled.append(child)
+    return required, excluded
+
+
+def _count(counts: dict[str, int], key: str, change: int) -> None:
+    count = counts.get(key, 0) + change
+    if count:
+        counts[key] = count
+    else:
+        del counts[key]
+
+
+def _passes(check: Check, present: set[str], an: Analysis, keys: frozenset[str]) -> bool:
+    required, excluded, test = check
+    if not present.isdisjoint(excluded):
+        return False
+    for group in required:
+        if present.isdisjoint(group):
+            return False
+    return test is None or test(an, keys)
+
+
 class SubscriptionIndex:
     """Subscriptions by id, matched together against each post."""
 
     def __init__(self, normalizer: Normalizer | None = None) -> None:
         self._normalizer = normalizer or get_normalizer()
         self._queries: dict[int, CompiledQuery] = {}
-        # kind -> anchor term -> how many indexed groups use it
+        # kind -> anchor term -> how many groups (indexed or checked) use it
         self._terms: list[dict[str, int]] = [{} for _ in range(_KINDS)]
+        # tagged anchor -> the one string object for it that the index's tables and the
+        # word cache share: set operations then find equal anchors by identity
+        self._anchors: dict[str, str] = {}
         # tagged anchor -> subscriptions whose only indexed group holds it
         self._single: dict[str, set[int]] = {}
-        # tagged outer anchor -> tagged inner anchor -> subscriptions
-        self._pairs: dict[str, dict[str, set[int]]] = {}
+        # tagged outer anchor -> its inner anchors, and tagged inner anchor -> subscriptions
+        self._pairs: dict[str, tuple[set[str], dict[str, set[int]]]] = {}
         self._always: set[int] = set()
-        # what is left to test once a subscription is a candidate; absent: nothing
-        self._residual: dict[int, Test] = {}
-        self._entries: dict[int, tuple[Group, ...]] = {}
-        self._name_cache: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
-        self._name_term_set: frozenset[str] | None = None
+        # what is left to check once a subscription is a candidate; absent: nothing
+        self._checks: dict[int, Check] = {}
+        # sub id -> (indexed groups, every group whose anchors it registered)
+        self._entries: dict[int, tuple[tuple[Group, ...], list[Group]]] = {}
+        # derived from the anchor terms, for the per-word lookups:
+        self._prefix_lengths: dict[int, int] = {}  # prefix length -> prefixes of it
+        self._lengths: tuple[int, ...] = ()  # those lengths, ascending
+        self._names: dict[str, tuple[str, int]] = {}  # name term -> (key, edits)
+        self._name_probes: dict[str, set[str]] = {}  # probe -> name terms reaching it
+        self._pair_anchors: dict[tuple[str, str], str] = {}  # (first, second) -> anchor
+        self._pair_firsts: dict[str, int] = {}  # first word -> pair anchors with it
+        self._pair_ends: dict[str, int] = {}  # second word -> pair anchors with it
+        self._words: dict[str, dict[str, _WordEntry]] = {}  # text mode -> form -> entry
         self._regexes = RegexSet()
         self._regex_users: dict[str, int] = {}
 
@@ -227,29 +361,34 @@ class SubscriptionIndex:
         chosen = indexed_groups(root)
         if len(chosen) == 2 and len(chosen[0]) * len(chosen[1]) > PAIR_LIMIT:
             chosen = chosen[:1]
-        for group in chosen:
+        elif len(chosen) == 2 and self._new_tables(chosen[1]) < self._new_tables(chosen[0]):
+            chosen = chosen[::-1]
+        settled = proven_nodes(root, chosen)
+        required, excluded = checked_groups(root, settled)
+        registered = [*chosen, *required, *excluded]
+        for group in registered:
             for kind, term in group:
-                table = self._terms[kind]
-                if term not in table:
-                    table[term] = 0
-                    if kind == K_NAME:
-                        self._names_changed()
-                table[term] += 1
+                self._register(kind, term)
         if len(chosen) == 2:
-            outer, inner = map(_tagged, chosen)
+            outer, inner = map(self._strings, chosen)
             for a in outer:
-                by_inner = self._pairs.setdefault(a, {})
+                inner_keys, by_inner = self._pairs.setdefault(a, (set(), {}))
+                inner_keys.update(inner)
                 for b in inner:
                     by_inner.setdefault(b, set()).add(sub_id)
         elif chosen:
-            for a in _tagged(chosen[0]):
+            for a in self._strings(chosen[0]):
                 self._single.setdefault(a, set()).add(sub_id)
         else:
             self._always.add(sub_id)
-        self._entries[sub_id] = chosen
-        residual = compiled.residual(proven_nodes(root, chosen))
-        if residual is not None:
-            self._residual[sub_id] = residual
+        self._entries[sub_id] = (chosen, registered)
+        test = compiled.residual(settled)
+        if required or excluded or test is not None:
+            self._checks[sub_id] = (
+                tuple(frozenset(self._strings(group)) for group in required),
+                frozenset(anchor for group in excluded for anchor in self._strings(group)),
+                test,
+            )
         for node in compiled.query.walk():
             if isinstance(node, Regex):
                 self._regex_users[node.pattern] = self._regex_users.get(node.pattern, 0) + 1
@@ -261,35 +400,31 @@ class SubscriptionIndex:
         compiled = self._queries.pop(sub_id, None)
         if compiled is None:
             return
-        self._residual.pop(sub_id, None)
-        chosen = self._entries.pop(sub_id)
+        self._checks.pop(sub_id, None)
+        chosen, registered = self._entries.pop(sub_id)
         if len(chosen) == 2:
-            outer, inner = map(_tagged, chosen)
+            outer, inner = map(self._strings, chosen)
             for a in outer:
-                by_inner = self._pairs[a]
+                inner_keys, by_inner = self._pairs[a]
                 for b in inner:
                     subs = by_inner[b]
                     subs.discard(sub_id)
                     if not subs:
                         del by_inner[b]
+                        inner_keys.discard(b)
                 if not by_inner:
                     del self._pairs[a]
         elif chosen:
-            for a in _tagged(chosen[0]):
+            for a in self._strings(chosen[0]):
                 subs = self._single[a]
                 subs.discard(sub_id)
                 if not subs:
                     del self._single[a]
         else:
             self._always.discard(sub_id)
-        for group in chosen:
+        for group in registered:
             for kind, term in group:
-                table = self._terms[kind]
-                table[term] -= 1
-                if not table[term]:
-                    del table[term]
-                    if kind == K_NAME:
-                        self._names_changed()
+                self._unregister(kind, term)
         for node in compiled.query.walk():
             if isinstance(node, Regex):
                 users = self._regex_users[node.pattern] - 1
@@ -299,21 +434,146 @@ class SubscriptionIndex:
                     del self._regex_users[node.pattern]
                     self._regexes.discard(node.pattern)
 
-    def _names_changed(self) -> None:
-        self._name_cache.clear()
-        self._name_term_set = None
+    # -- anchor terms and what is derived from them -----------------------------------
+    def _register(self, kind: int, term: str) -> None:
+        table = self._terms[kind]
+        if term in table:
+            table[term] += 1
+            return
+        table[term] = 1
+        tagged = _TAGS[kind] + term
+        self._anchors[tagged] = tagged
+        if kind == K_PREFIX:
+            self._count_prefix_length(len(term), 1)
+        elif kind == K_NAME:
+            key, edits = term[1:], int(term[0])
+            self._names[term] = (key, edits)
+            for probe in name_reach(key, edits):
+                self._name_probes.setdefault(probe, set()).add(term)
+        elif kind == K_PHRASE:
+            first, second = term.split(_PAIR_JOIN)
+            self._pair_anchors[first, second] = tagged
+            _count(self._pair_firsts, first, 1)
+            _count(self._pair_ends, second, 1)
+        if kind in _WORD_KINDS:
+            self._words.clear()
+
+    def _unregister(self, kind: int, term: str) -> None:
+        table = self._terms[kind]
+        table[term] -= 1
+        if table[term]:
+            return
+        del table[term]
+        del self._anchors[_TAGS[kind] + term]
+        if kind == K_PREFIX:
+            self._count_prefix_length(len(term), -1)
+        elif kind == K_NAME:
+            key, edits = self._names.pop(term)
+            for probe in name_reach(key, edits):
+                terms = self._name_probes[probe]
+                terms.discard(term)
+                if not terms:
+                    del self._name_probes[probe]
+        elif kind == K_PHRASE:
+            first, second = term.split(_PAIR_JOIN)
+            del self._pair_anchors[first, second]
+            _count(self._pair_firsts, first, -1)
+            _count(self._pair_ends, second, -1)
+        if kind in _WORD_KINDS:
+            self._words.clear()
+
+    def _new_tables(self, group: Group) -> int:
+        """How many outer tables filing a query under ``group`` as its outer group adds.
+
+        Each outer table a post's anchors reach costs a step of Python, while a larger
+        inner table costs only C probes, no more than the post has anchors; and which group
+        is outer does not change the candidates. So the group adding fewer tables is the
+        outer one (the more selective one on a tie).
+        """
+        return sum(_TAGS[kind] + term not in self._pairs for kind, term in group)
+
+    def _strings(self, group: Group) -> list[str]:
+        """The index's tagged strings of a registered group's anchors."""
+        return [self._anchors[_TAGS[kind] + term] for kind, term in group]
+
+    def _count_prefix_length(self, length: int, change: int) -> None:
+        lengths = self._prefix_lengths
+        lengths[length] = lengths.get(length, 0) + change
+        if not lengths[length]:
+            del lengths[length]
+        self._lengths = tuple(sorted(self._prefix_lengths))
+
+    # -- matching ---------------------------------------------------------------------
+    def _word_entry(self, form: str, lemmas: frozenset[str]) -> _WordEntry:
+        """The cached part of a post's anchors one token brings (see ``_WordEntry``)."""
+        anchors = self._anchors
+        found = [anchors[lemma] for lemma in lemmas if lemma in anchors]  # untagged kind
+        tagged_form = _TAGS[K_FORM] + form
+        if tagged_form in anchors:
+            found.append(anchors[tagged_form])
+        for length in self._lengths:
+            if length > len(form):
+                break
+            prefix = _TAGS[K_PREFIX] + form[:length]
+            if prefix in anchors:
+                found.append(anchors[prefix])
+        if self._names:
+            found.extend(
+                anchors[_TAGS[K_NAME] + term] for term in self._names_reached(form, lemmas)
+            )
+        words = (*lemmas, tagged_form)
+        firsts = tuple(word for word in words if word in self._pair_firsts)
+        ends = tuple(word for word in words if word in self._pair_ends)
+        return frozenset(found) if found else _NO_ANCHORS, firsts, ends, lemmas
+
+    def _names_reached(self, form: str, lemmas: frozenset[str]) -> list[str]:
+        """The ``K_NAME`` terms of the index a token satisfies: the key of its form or of
+        a lemma is within the name's bound. Candidates are the names whose key or
+        one-letter deletions meet the token's own (``word_probes``)."""
+        table = self._name_probes
+        reached: set[str] = set()
+        for probe in table.keys() & word_probes(form, lemmas):
+            reached.update(table[probe])
+        if not reached:
+            return []
+        keys = word_keys(form, lemmas)
+        names = self._names
+        out = []
+        for term in reached:
+            key, edits = names[term]
+            if any(within(key, k, edits) for k in keys):
+                out.append(term)
+        return out
 
     def _present(self, doc: Document, an: Analysis) -> set[str]:
         """The anchors of the index the post contains, tagged by kind (see ``_TAGS``)."""
+        folded, lemmas = an.folded, an.lemmas
+        cache = self._words.get(an.mode)
+        if cache is None:
+            cache = self._words[an.mode] = {}
+        entries = list(map(cache.get, folded))
+        # an entry is for the form with the lemma set it had when cached: the same set
+        # object while the normaliser keeps its cache, so the comparison is by identity
+        if None in entries or list(map(_LEMMAS, entries)) != lemmas:  # type: ignore[arg-type]
+            if len(cache) >= WORD_CACHE_SIZE:
+                cache.clear()
+            for i, entry in enumerate(entries):
+                if entry is None or entry[3] != lemmas[i]:
+                    entries[i] = cache[folded[i]] = self._word_entry(folded[i], lemmas[i])
+        known: list[_WordEntry] = entries  # type: ignore[assignment]
+        present: set[str] = set().union(*map(_ANCHORS, known))
+        if self._pair_anchors:
+            # the (first, second) words of adjacent tokens that may form an indexed pair:
+            # at each token with first words, their product with the next token's second
+            # words; all built and looked up in C
+            firsts = list(map(_FIRSTS, known))
+            ends = map(_ENDS, islice(known, 1, None))  # zip stops with it: the last token
+            starts = compress(zip(firsts, ends, strict=False), firsts)  # begins no pair
+            adjacent = cast(
+                "Iterator[tuple[str, str]]", chain.from_iterable(starmap(product, starts))
+            )
+            present.update(filter(None, map(self._pair_anchors.get, adjacent)))
         terms = self._terms
-        present: set[str] = terms[K_LEMMA].keys() & an.lemma_set
-        if terms[K_FORM]:
-            present.update(_TAGS[K_FORM] + t for t in terms[K_FORM].keys() & an.form_set)
-        if terms[K_PREFIX]:
-            buckets = an.prefix_buckets()
-            present.update(_TAGS[K_PREFIX] + t for t in terms[K_PREFIX].keys() & buckets)
-        if terms[K_NAME]:
-            present.update(_TAGS[K_NAME] + t for t in self._name_terms(an))
         if terms[K_CHANNEL]:
             keys = doc.channel_keys
             present.update(_TAGS[K_CHANNEL] + t for t in terms[K_CHANNEL].keys() & keys)
@@ -325,51 +585,34 @@ class SubscriptionIndex:
             present.update(_TAGS[K_REGEX] + t for t in terms[K_REGEX].keys() & matched)
         return present
 
-    def _name_terms(self, an: Analysis) -> list[str]:
-        """Name anchors the post's words reach, cached per word until names change."""
-        cache = self._name_cache
-        words = list(zip(an.folded, an.lemmas, strict=True))
-        reached = list(map(cache.get, words))
-        if None in reached:
-            names = self._terms[K_NAME].keys()
-            if len(cache) >= NAME_CACHE_SIZE:
-                cache.clear()
-            for i, word in enumerate(words):
-                if reached[i] is None:
-                    reached[i] = cache[word] = frozenset(names & word_probes(*word))
-        forms: dict[str, list[str]] = {}
-        for (form, _), hits in compress(zip(words, reached, strict=True), reached):
-            for term in hits:  # type: ignore[union-attr]
-                forms.setdefault(term, []).append(form)
-        if self._name_term_set is None:
-            self._name_term_set = frozenset(self._terms[K_NAME])
-        an.remember_name_anchors(forms, self._name_term_set)
-        return list(forms)
-
-    def candidates(self, doc: Document, analysis: Analysis) -> set[int]:
-        """Subscriptions whose indexed groups the post all hits, plus unindexed ones."""
-        present = self._present(doc, analysis)
-        pairs = self._pairs
+    def _gather(self, present: set[str]) -> set[int]:
+        """The candidates of a post with these anchors (see the module docstring)."""
         found = set(self._always)
-        for a in pairs.keys() & present:
-            by_inner = pairs[a]
-            for b in by_inner.keys() & present:
+        # the inner anchors of an outer one are a set of their own: an intersection of two
+        # sets runs on their stored hashes (a dict's keys would be hashed again)
+        for inner_keys, by_inner in map(self._pairs.__getitem__, self._pairs.keys() & present):
+            for b in inner_keys & present:
                 found |= by_inner[b]
         single = self._single
         for a in single.keys() & present:
             found |= single[a]
         return found
 
+    def candidates(self, doc: Document, analysis: Analysis) -> set[int]:
+        """Subscriptions whose indexed groups the post all hits, plus unindexed ones."""
+        return self._gather(self._present(doc, analysis))
+
     def match(self, doc: Document, analysis: Analysis | None = None) -> list[int]:
         """Ids of the subscriptions the post matches, ascending."""
         an = analysis if analysis is not None else self._normalizer.analyse(doc.text)
-        keys = doc.channel_keys
-        residual = self._residual
-        found = self.candidates(doc, an)
-        tested = residual.keys() & found
+        present = self._present(doc, an)
+        found = self._gather(present)
+        checks = self._checks
+        tested = checks.keys() & found
         if tested:
             found -= tested
-            found.update(s for s in tested if residual[s](an, keys))
+            keys = doc.channel_keys
+            found.update(s for s in tested if _passes(checks[s], present, an, keys))
         return sorted(found)
 
     def explain(self, sub_id: int, doc: Document, analysis: Analysis | None = None) -> list[Hit]:

@@ -14,12 +14,12 @@ Rules (applied to posts and query words alike):
   inside a word unified to the script most of its letters are in (``Kиїв`` -> ``київ``).
 * Tokens keep their offsets into the original text.
 
-Each text is analysed once (``Normalizer.analyse``); folding and lemmas are cached by token,
-and the Normalizer records every form it lemmatised under each of its lemmas, so that the
-positions of a lemma in a text are found from the text's forms (a set intersection and a
-``list.index`` per form) instead of testing every token. Lookups an Analysis builds (forms
-of a lemma, positions of a form, prefix and name matches) are computed on first use, per
-term, and cached on the Analysis.
+Each text is analysed once (``Normalizer.analyse``); folding is cached by whitespace-
+separated chunk of text and lemmas by token, and the Normalizer records every form it
+lemmatised under each of its lemmas, so that the positions of a lemma in a text are found
+from the text's forms (a set intersection and a ``list.index`` per form) instead of testing
+every token. Lookups an Analysis builds (forms of a lemma, positions of a form, prefix and
+name matches) are computed on first use, per term, and cached on the Analysis.
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice, repeat
-from operator import itemgetter
+from itertools import chain, islice, repeat
 from typing import TYPE_CHECKING, Final, cast
 
 from bot.query.lemmas import MODE_BOTH, MODE_RU, MODE_UK, Lemmatizer
@@ -61,13 +60,22 @@ TOKEN_RE: Final = re.compile(rf"{_WORD_CHAR}+(?:['\u2019]{_WORD_CHAR}+)*")
 # The same tokens for a text without underscores, about three times faster.
 _FAST_TOKEN_RE: Final = re.compile(rf"[\w{_MARKS}]+(?:['\u2019][\w{_MARKS}]+)*")
 
+
+def chunk_tokens(chunk: str) -> list[str]:
+    """The tokens, as written, of one whitespace-separated chunk of a text.
+
+    No token spans whitespace (no whitespace character is a word character, a mark or an
+    apostrophe), so the tokens of a text are those of its chunks in order.
+    """
+    return (TOKEN_RE if "_" in chunk else _FAST_TOKEN_RE).findall(chunk)
+
+
 APOSTROPHE: Final = "\u02bc"
 _APOSTROPHES: Final = str.maketrans({"'": APOSTROPHE, "\u2019": APOSTROPHE, "ё": "е"})
 _LATIN_TO_CYRILLIC: Final = str.maketrans("aceiopxykmhtb", "асеіорхукмнтв")
 _CYRILLIC_TO_LATIN: Final = str.maketrans("асеіорхукмнтвѕјһԁӏ", "aceiopxykmhtbsjhdl")
 _ASCII_LETTER: Final = re.compile(r"[a-z]")
 _CYRILLIC_LETTER: Final = re.compile(r"[\u0400-\u04ff]")
-_FIRST_THREE: Final = itemgetter(slice(None, 3))
 _NO_FORMS: Final[frozenset[str]] = frozenset()
 _UK_LETTERS: Final = "іїєґІЇЄҐ"
 _RU_LETTERS: Final = "ыэъёЫЭЪЁ"
@@ -159,9 +167,7 @@ class Analysis:
         "_generation",
         "_joined",
         "_lemma_forms",
-        "_name_anchors",
         "_name_matches",
-        "_name_probes",
         "_prefix_matches",
         "_regex_results",
         "_sorted_forms",
@@ -203,8 +209,6 @@ class Analysis:
         self._sorted_forms: list[str] | None = None
         self._prefix_matches: dict[str, list[int]] = {}
         self._unique: dict[str, frozenset[str]] | None = None
-        self._name_probes: frozenset[str] | None = None
-        self._name_anchors: tuple[dict[str, list[str]], frozenset[str]] | None = None
         self._name_matches: dict[tuple[str, int], list[str]] = {}
         self._regex_results: dict[str, bool] = {}
 
@@ -310,23 +314,11 @@ class Analysis:
             cached = self._prefix_matches[prefix] = _indexes(flags, True)
         return cached
 
-    def prefix_buckets(self) -> set[str]:
-        """The first three letters of every folded form (prefix anchors; shorter forms
-        come out whole and meet no anchor, since anchors have three letters)."""
-        return set(map(_FIRST_THREE, self.form_set))
-
     def words(self) -> dict[str, frozenset[str]]:
         """Each distinct folded form with its lemma set."""
         if self._unique is None:
             self._unique = dict(zip(self.folded, self.lemmas, strict=True))
         return self._unique
-
-    def name_probes(self) -> frozenset[str]:
-        """Every name key of the text plus its one-letter deletions (name anchors)."""
-        if self._name_probes is None:
-            words = self.words()
-            self._name_probes = frozenset().union(*map(word_probes, words, words.values()))
-        return self._name_probes
 
     def name_forms(self, key: str, edits: int) -> list[str]:
         """The distinct folded forms whose own key or a lemma's key is near ``key``."""
@@ -334,21 +326,11 @@ class Analysis:
         if cached is not None:
             return cached
         reach = name_reach(key, edits)
-        anchors = self._name_anchors
-        words = self.words()
-        forms: Iterable[str]
-        if anchors is not None and reach <= anchors[1]:
-            forms = {form for term in reach for form in anchors[0].get(term, ())}
-        else:
-            forms = [
-                form
-                for form, lemmas in words.items()
-                if not reach.isdisjoint(word_probes(form, lemmas))
-            ]
         found = [
             form
-            for form in forms
-            if any(within(key, k, edits) for k in word_keys(form, words[form]))
+            for form, lemmas in self.words().items()
+            if not reach.isdisjoint(word_probes(form, lemmas))
+            and any(within(key, k, edits) for k in word_keys(form, lemmas))
         ]
         self._name_matches[(key, edits)] = found
         return found
@@ -359,11 +341,6 @@ class Analysis:
         if len(forms) == 1:
             return self.form_positions(forms[0])
         return sorted(p for form in forms for p in self.form_positions(form))
-
-    def remember_name_anchors(self, forms: dict[str, list[str]], terms: frozenset[str]) -> None:
-        """Record, for every name anchor in ``terms``, the forms of the text reaching it
-        (an index computes this anyway); later name lookups within ``terms`` use it."""
-        self._name_anchors = (forms, terms)
 
     def regex_result(self, regex: BoundedRegex) -> bool:
         """Whether ``regex`` finds a match in the original text (cached per pattern)."""
@@ -381,8 +358,12 @@ class Analysis:
 class Normalizer:
     """Analyses texts and query words; caches folding and lemmas by token. Thread-safe.
 
-    Lemmas are cached per text mode in plain dicts (a hit is one ``dict.get``; beyond
-    ``cache_size`` entries the oldest half of a mode's cache is dropped). Every form
+    Folding is cached per whitespace-separated chunk of text (a word, maybe with
+    punctuation around it): no token spans whitespace, so a text's folded tokens are its
+    chunks' in order, found with one ``str.split`` and one ``dict.get`` per chunk (the
+    cache is emptied beyond ``cache_size`` chunks). Lemmas are cached per text mode in
+    plain dicts (a hit is one ``dict.get``; beyond ``cache_size`` entries the oldest half
+    of a mode's cache is dropped). Every form
     lemmatised is also recorded under each of its lemmas (``forms_with``), so that the
     positions of a lemma in a text are found by scanning for a form or two rather than by
     testing every token. That record is a superset of the forms any cached lemma set came
@@ -397,7 +378,9 @@ class Normalizer:
         self._caches: dict[str, dict[str, frozenset[str]]] = {
             mode: {} for mode in (MODE_UK, MODE_RU, MODE_BOTH)
         }
-        self._folds: dict[str, str] = {}
+        # whitespace-separated chunk of text (a word, maybe with punctuation) -> its folded
+        # tokens: a text's tokens are found with one ``str.split`` and a lookup per chunk
+        self._chunks: dict[str, tuple[str, ...]] = {}
         self._forms_by_lemma: dict[str, set[str]] = {}
         self._forms_recorded = 0
         self.generation = 0
@@ -445,7 +428,7 @@ class Normalizer:
         """Forget cached lemmas (benchmarks measure a cold cache with this)."""
         with self._lock:
             self._reset()
-            self._folds = {}
+            self._chunks = {}
         fold_token.cache_clear()
         for cached in (name_key, deletions, word_keys, word_probes):
             cached.cache_clear()
@@ -465,26 +448,16 @@ class Normalizer:
     def analyse(self, text: str) -> Analysis:
         """Normalise ``text`` once into an Analysis."""
         generation = self.generation  # read first: a reset during the lookups shows
-        raws = (TOKEN_RE if "_" in text else _FAST_TOKEN_RE).findall(text)
-        folds = self._folds
-        found_folds = list(map(folds.get, raws))
-        if None in found_folds:
-            if len(folds) >= self._cache_size:
-                folds = self._folds = {}
-            for i, raw in enumerate(raws):
-                if found_folds[i] is None:
-                    found_folds[i] = folds[raw] = fold_token(raw)
-        folded = cast("list[str]", found_folds)
-        spans: list[tuple[int, int]] | None = None
-        if "" in folded:
-            # a token made of marks only: keep offsets aligned with the kept tokens
-            spans = []
-            kept = []
-            for m, f in zip(TOKEN_RE.finditer(text), folded, strict=True):
-                if f:
-                    spans.append((m.start(), m.end()))
-                    kept.append(f)
-            folded = kept
+        chunks = text.split()
+        cache = self._chunks
+        parts = list(map(cache.get, chunks))
+        if None in parts:
+            if len(cache) >= self._cache_size:
+                cache = self._chunks = {}
+            for i, part in enumerate(parts):
+                if part is None:
+                    parts[i] = cache[chunks[i]] = self._fold_chunk(chunks[i])
+        folded = list(chain.from_iterable(cast("list[tuple[str, ...]]", parts)))
         mode = text_mode(text)
         found_lemmas = list(map(self._caches[mode].get, folded))
         if None in found_lemmas:
@@ -492,7 +465,13 @@ class Normalizer:
                 if found_lemmas[i] is None:
                     found_lemmas[i] = self._lemmatize(form, mode)
         lemmas = cast("list[frozenset[str]]", found_lemmas)
-        return Analysis(text, mode, folded, lemmas, spans, source=self, generation=generation)
+        return Analysis(text, mode, folded, lemmas, source=self, generation=generation)
+
+    @staticmethod
+    def _fold_chunk(chunk: str) -> tuple[str, ...]:
+        # tokens that fold to nothing (marks only) are left out; ``Analysis.spans`` leaves
+        # out the same ones
+        return tuple(form for form in map(fold_token, chunk_tokens(chunk)) if form)
 
     def index_terms(self, source: str | Analysis) -> list[str]:
         """Terms for an FTS5 column: per token its folded form, then its other lemmas.

@@ -7,7 +7,16 @@ import random
 from typing import Any
 
 from bot.query import Document, SubscriptionIndex, channel_keys, compile_query, get_normalizer
-from bot.query.index import required_groups, selectivity
+from bot.query.index import (
+    K_CHANNEL,
+    K_FORM,
+    K_NAME,
+    K_PHRASE,
+    K_PREFIX,
+    name_term,
+    required_groups,
+    selectivity,
+)
 from bot.query.parser import parse_query
 
 
@@ -93,9 +102,19 @@ def test_queries_without_anchors_are_evaluated_always() -> None:
 
 def test_groups_of_each_node() -> None:
     groups = required_groups(parse_query('"ударні дрони" channel:x -шахед').root)
-    assert len(groups) == 3  # one per phrase word and the channel; NOT adds none
+    # the two adjacent words of the phrase as one pair, and the channel; NOT adds none
+    assert groups == [frozenset({(K_PHRASE, "ударний\x00дрон")}), frozenset({(K_CHANNEL, "x")})]
     (merged,) = required_groups(parse_query("санкції OR Kyiv~").root)
-    assert (0, "санкція") in merged and (3, "kiv") in merged
+    assert (0, "санкція") in merged and (K_NAME, name_term("kiv", 0)) in merged
+    # a longer phrase: a pair for each two adjacent words; a prefix part on its own
+    groups = required_groups(parse_query('"нові санкції проти" дрон-атак*').root)
+    assert len(groups) == 4
+    assert [{kind for kind, _ in group} for group in groups] == [
+        {K_PHRASE},
+        {K_PHRASE},
+        {K_FORM},
+        {K_PREFIX},
+    ]
     assert selectivity(frozenset({(0, "перехоплювач")})) > selectivity(frozenset({(0, "і")}))
 
 

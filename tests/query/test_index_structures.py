@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.query import Document, Normalizer, SubscriptionIndex, channel_keys, compile_query
 from bot.query.compiled import atom_at
-from bot.query.index import decided_group, indexed_groups, proven_nodes
+from bot.query.index import checked_groups, decided_group, indexed_groups, proven_nodes
+from bot.query.lemmas import MODE_UK
 from bot.query.nodes import Term
 from bot.query.normalize import Analysis
 from bot.query.parser import parse_query
@@ -79,33 +80,46 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(cases: dict[str, Any
     assert len(index) == 0
     # nothing of a removed subscription is left behind
     assert not index._pairs and not index._single and not index._always
-    assert not index._residual and not index._entries
-    assert not any(index._terms) and not index._regex_users
+    assert not index._checks and not index._entries
+    assert not any(index._terms) and not index._anchors and not index._regex_users
+    assert not index._prefix_lengths and not index._lengths
+    assert not index._names and not index._name_probes
+    assert not index._pair_anchors and not index._pair_firsts and not index._pair_ends
 
 
 def test_decided_groups_spare_the_evaluation() -> None:
-    def residual(query: str) -> object:
+    def left(query: str) -> tuple[int, int, bool]:
+        """(groups to hit, groups to miss, whether a test remains) once a candidate."""
         compiled = compile_query(query)
         root = compiled.query.root
-        return compiled.residual(proven_nodes(root, indexed_groups(root)))
+        settled = proven_nodes(root, indexed_groups(root))
+        required, excluded = checked_groups(root, settled)
+        return len(required), len(excluded), compiled.residual(settled) is not None
 
-    assert residual("санкції") is None
-    assert residual("санкції Одеса") is None
-    assert residual("(санкції OR шахеди) Одеса") is None
-    assert residual("=санкції channel:news_ua") is None
-    assert residual("санкції Одеса -шахед") is not None  # the exclusion is still tested
-    assert residual('"гарантії безпеки" Одеса') is not None  # adjacency is still tested
-    assert residual("Kyiv~ Одеса") is not None  # a name key is only a necessary condition
-    assert residual("санкції Одеса Харків") is not None  # a third group is not indexed
-    assert decided_group(parse_query("Kyiv~").root) is None
+    assert left("санкції") == (0, 0, False)
+    assert left("санкції Одеса") == (0, 0, False)
+    assert left("(санкції OR шахеди) Одеса") == (0, 0, False)
+    assert left("=санкції channel:news_ua") == (0, 0, False)
+    # a two-word phrase is one group of adjacent pairs; names and prefixes are exact
+    assert left('"гарантії безпеки" Одеса') == (0, 0, False)
+    assert left("Kyiv~ Одеса") == (0, 0, False)
+    assert left("санкц* Одеса") == (0, 0, False)
+    # the exclusion and a third group are set tests on the post's anchors
+    assert left("санкції Одеса -шахед") == (0, 1, False)
+    assert left("санкції Одеса Харків") == (1, 0, False)
+    # what no group decides is still evaluated
+    assert left('"гарантії безпеки України" Одеса') == (0, 0, True)
+    assert left("Одеса -(санкції шахеди)") == (0, 0, True)
+    assert decided_group(parse_query("Kyiv~").root) is not None
+    assert decided_group(parse_query('"гарантії безпеки України"').root) is None
     assert decided_group(parse_query("Одеса -санкції").root) is None
 
 
 def test_the_two_indexed_groups_come_from_different_sides_of_and() -> None:
-    root = parse_query('"перехоплювачами шахедів" Одеса').root
+    root = parse_query('"перехоплювачами шахедів зранку" Одеса').root
     groups = indexed_groups(root)
     assert len(groups) == 2
-    assert frozenset({(0, "одеса")}) in groups  # not both words of the phrase
+    assert frozenset({(0, "одеса")}) in groups  # not the phrase's words alone
 
 
 def _scanned(analysis: Analysis, lemmas: frozenset[str]) -> list[int]:
@@ -172,3 +186,25 @@ def test_phrases_by_forms_and_by_positions_agree() -> None:
             # the test looks for forms side by side; explain finds positions
             assert compiled.matches(doc, analysis) == bool(expected), (text, query)
             assert len(compiled.explain(doc, analysis)) == len(expected), (text, query)
+
+
+def test_the_word_cache_follows_lemmas_and_subscriptions() -> None:
+    # the per-word anchor cache is keyed by form and checked against each token's lemma set,
+    # and forgotten when the index's anchors change
+    index = SubscriptionIndex()
+    index.add(1, "санкції")
+    index.add(2, '"нові санкції"')
+    text = "нові санкції"
+    doc = Document(text)
+    folded = ["нові", "санкції"]
+    plain = Analysis(text, MODE_UK, folded, [frozenset({"новий"}), frozenset({"санкція"})])
+    other = Analysis(text, MODE_UK, folded, [frozenset({"новий"}), frozenset({"інше"})])
+    assert index.match(doc, plain) == [1, 2]
+    assert index.match(doc, other) == []
+    assert index.match(doc, plain) == [1, 2]
+    index.add(3, "нові")
+    assert index.match(doc, plain) == [1, 2, 3]
+    index.remove(1)
+    index.remove(2)
+    assert index.match(doc, plain) == [3]
+    assert index.match(doc) == [3]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import subprocess
 import sys
 
 from bot.query import NORMALIZER_VERSION, get_normalizer
-from bot.query.normalize import fold_token, split_words, text_mode
+from bot.query.normalize import TOKEN_RE, Normalizer, fold_token, split_words, text_mode
+from tests.query.conftest import load_cases
 
 
 def test_tokens_keep_offsets_into_the_original_text() -> None:
@@ -78,3 +80,22 @@ def test_importing_the_engine_loads_no_dictionary() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_analysis_tokens_equal_the_token_regex() -> None:
+    # analyse folds whitespace-separated chunks (cached); that must give the tokens of
+    # TOKEN_RE over the whole text, with the same spans
+    rng = random.Random(5)
+    pool = (
+        "ab Яз ії 7½ ___ '’ʼ -–— .,:;!?«»\"()[]{}…“”„/ \t\n\u00a0\u2009\u3000\x1c"
+        "\u0301\u0483\u00ad\u200c\u200d\u200b ٣ ² Ⅻ 你 ß é ǅ"
+    )
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    texts += [text.replace("_", "") for text in texts]
+    texts += [case["text"] for case in load_cases()["posts"]]
+    normalizer = Normalizer()
+    for text in texts:
+        kept = [m for m in TOKEN_RE.finditer(text) if fold_token(m.group())]
+        analysis = normalizer.analyse(text)
+        assert analysis.folded == [fold_token(m.group()) for m in kept], text
+        assert analysis.spans == [m.span() for m in kept], text
