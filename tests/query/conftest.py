@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.query import Document, channel_keys
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -27,3 +29,18 @@ def cases() -> dict[str, Any]:
 def case_lines(cases: dict[str, Any]) -> list[str]:
     """The fixture posts as JSON Lines, as `chanwatch match` reads them."""
     return [json.dumps(post, ensure_ascii=False) for post in cases["posts"]]
+
+
+@pytest.fixture(scope="session")
+def case_docs(cases: dict[str, Any]) -> list[Document]:
+    """The fixture posts as Documents (a numeric `channel` is the channel's id)."""
+    out = []
+    for post in cases["posts"]:
+        channel = post.get("channel")
+        keys = (
+            channel_keys(channel_id=channel)
+            if isinstance(channel, int)
+            else channel_keys([channel] if channel else [])
+        )
+        out.append(Document(post["text"], keys))
+    return out

@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from bot.query import Document, SubscriptionIndex, channel_keys, compile_query, get_normalizer
+from bot.query import Document, SubscriptionIndex, compile_query, get_normalizer
 from bot.query.index import (
     K_CHANNEL,
     K_FORM,
@@ -20,38 +20,25 @@ from bot.query.index import (
 from bot.query.parser import parse_query
 
 
-def _docs(cases: dict[str, Any]) -> list[Document]:
-    out = []
-    for post in cases["posts"]:
-        channel = post.get("channel")
-        keys = (
-            channel_keys(channel_id=channel)
-            if isinstance(channel, int)
-            else channel_keys([channel] if channel else [])
-        )
-        out.append(Document(post["text"], keys))
-    return out
-
-
-def test_index_agrees_with_each_query_on_every_labelled_case(cases: dict[str, Any]) -> None:
-    docs = _docs(cases)
+def test_index_agrees_with_each_query_on_every_labelled_case(
+    cases: dict[str, Any], case_docs: list[Document]
+) -> None:
     queries = [case["query"] for case in cases["queries"]]
     index = SubscriptionIndex()
     for sub_id, query in enumerate(queries):
         index.add(sub_id, query)
     assert len(index) == len(queries)
     normalizer = get_normalizer()
-    for doc in docs:
+    for doc in case_docs:
         analysis = normalizer.analyse(doc.text)
         expected = [i for i, q in enumerate(queries) if compile_query(q).matches(doc, analysis)]
         assert index.match(doc, analysis) == expected
         assert index.match(doc) == expected
 
 
-def test_index_agrees_on_random_combinations(cases: dict[str, Any]) -> None:
+def test_index_agrees_on_random_combinations(case_docs: list[Document]) -> None:
     rng = random.Random(7)
-    docs = _docs(cases)
-    words = sorted({t.folded for d in docs for t in get_normalizer().analyse(d.text).tokens})
+    words = sorted({t.folded for d in case_docs for t in get_normalizer().analyse(d.text).tokens})
     shapes = ["{a} {b}", "{a} OR {b}", '"{a} {b}"', "{a} -{b}", "({a} OR {b}) -{c}", "{p}*",
               "{a}~ {b}", "channel:news_ua {a}", "/{a}/ OR {b}", "{a} OR NOT NOT {b}"]  # fmt: skip
     queries = []
@@ -65,7 +52,7 @@ def test_index_agrees_on_random_combinations(cases: dict[str, Any]) -> None:
     compiled = {i: compile_query(q) for i, q in enumerate(queries)}
     for i, cq in compiled.items():
         index.add(i, cq)
-    for doc in docs:
+    for doc in case_docs:
         expected = [i for i, cq in compiled.items() if cq.matches(doc)]
         assert index.match(doc) == expected
 

@@ -4,9 +4,8 @@ that replaced per-token scans give the same answers as the scans."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
-from bot.query import Document, Normalizer, SubscriptionIndex, channel_keys, compile_query
+from bot.query import Document, Normalizer, SubscriptionIndex, compile_query
 from bot.query.compiled import atom_at
 from bot.query.index import checked_groups, decided_group, indexed_groups, proven_nodes
 from bot.query.lemmas import MODE_UK
@@ -19,19 +18,6 @@ _SHAPES = [
     "channel:news_ua {a}", "/{a}/ {b}", "{a} OR NOT NOT {b}", "={a} {b}", "{a}", '"{a} {b}"',
     "{a} -channel:news_ua", '({a} OR "{b} {c}") -{p}*',
 ]  # fmt: skip
-
-
-def _docs(cases: dict[str, Any]) -> list[Document]:
-    out = []
-    for post in cases["posts"]:
-        channel = post.get("channel")
-        keys = (
-            channel_keys(channel_id=channel)
-            if isinstance(channel, int)
-            else channel_keys([channel] if channel else [])
-        )
-        out.append(Document(post["text"], keys))
-    return out
 
 
 def _queries(rng: random.Random, words: list[str], count: int) -> list[str]:
@@ -49,11 +35,10 @@ def _words(docs: list[Document], normalizer: Normalizer) -> list[str]:
     return sorted(f for f in forms if f.isalpha())
 
 
-def test_add_remove_replace_then_match_equals_a_fresh_index(cases: dict[str, Any]) -> None:
+def test_add_remove_replace_then_match_equals_a_fresh_index(case_docs: list[Document]) -> None:
     normalizer = Normalizer()
-    docs = _docs(cases)
     rng = random.Random(11)
-    words = _words(docs, normalizer)
+    words = _words(case_docs, normalizer)
     live: dict[int, str] = {}
     index = SubscriptionIndex(normalizer)
     for step in range(600):
@@ -70,7 +55,7 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(cases: dict[str, Any
             for i, q in live.items():
                 fresh.add(i, q)
             compiled = {i: compile_query(q, normalizer) for i, q in live.items()}
-            for doc in docs:
+            for doc in case_docs:
                 analysis = normalizer.analyse(doc.text)
                 expected = sorted(i for i, cq in compiled.items() if cq.matches(doc, analysis))
                 assert index.match(doc, analysis) == expected
@@ -126,9 +111,9 @@ def _scanned(analysis: Analysis, lemmas: frozenset[str]) -> list[int]:
     return [i for i, lem in enumerate(analysis.lemmas) if not lemmas.isdisjoint(lem)]
 
 
-def test_lemma_positions_through_forms_by_lemma_equal_a_scan(cases: dict[str, Any]) -> None:
+def test_lemma_positions_through_forms_by_lemma_equal_a_scan(case_docs: list[Document]) -> None:
     normalizer = Normalizer()
-    for doc in _docs(cases):
+    for doc in case_docs:
         analysis = normalizer.analyse(doc.text)
         for lemmas in {frozenset(lem) for lem in analysis.lemmas} | {
             frozenset(("неіснуюче",)),
