@@ -222,7 +222,6 @@ class WebPoller:
         self.budget = budget or RequestBudget(settings.requests_per_minute, clock=clock)
         self._base_url = settings.base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
-        self._busy = asyncio.Lock()
         self._closed = False
         self._running: asyncio.Task[object] | None = None  # the tick in progress
 
@@ -232,14 +231,13 @@ class WebPoller:
 
         A tick that starts while another one runs returns at once (nothing is polled twice).
         """
-        if self._closed or self.budget.paused or self._busy.locked():
+        if self._closed or self.budget.paused or self._running is not None:
             return []
-        async with self._busy:
-            self._running = asyncio.current_task()
-            try:
-                return await self._tick()
-            finally:
-                self._running = None
+        self._running = asyncio.current_task()
+        try:
+            return await self._tick()
+        finally:
+            self._running = None
 
     async def close(self, wait_seconds: float = 30.0) -> None:
         """Start no more polls and wait (at most `wait_seconds`) for one in progress."""
@@ -383,16 +381,7 @@ class WebPoller:
             # The cursor stays: the next poll pages back to it again.
             log.warning("web @%s: page %d failed: %s", username, len(pages) + 1, failure)
             result = await self._failed(channel, state, failure, ref=ref, pages=len(pages))
-            return PollResult(
-                result.channel_id,
-                username,
-                PollStatus.ERROR,
-                tuple(changes),
-                len(pages),
-                result.error,
-                result.error_kind,
-                result.next_poll_at,
-            )
+            return replace(result, changes=tuple(changes))
 
         shown = {i for page in pages for i in page.shown_ids}
         accounted = {i for page in pages for i in page.all_ids}
