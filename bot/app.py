@@ -121,12 +121,8 @@ class App:
 
     def _warn_unserved_channels(self) -> None:
         """Say which configured channels no enabled source reads."""
-        enabled = {
-            "telegram": self.settings.telegram.enabled,
-            "web": self.settings.web.enabled,
-        }
         for entry in self.settings.channels:
-            if not enabled[entry.source]:
+            if not self.settings.source_enabled(entry.source):
                 log.warning(
                     "channel @%s has source = %r but [%s] is disabled: it is not watched",
                     entry.username,

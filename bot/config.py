@@ -164,6 +164,16 @@ class Settings(_Section):
             seen.add(key)
         return self
 
+    # --- channel sources ----------------------------------------------------------------
+    def source_enabled(self, source: str) -> bool:
+        """Whether the part that reads channels of this source (`telegram`, `web`) is on."""
+        return bool({"telegram": self.telegram.enabled, "web": self.web.enabled}[source])
+
+    @property
+    def default_source(self) -> str:
+        """The source of a channel named without one: the listener when it is enabled."""
+        return "telegram" if self.telegram.enabled else "web"
+
     # --- what the parts need, as one clear line each -------------------------------
     def missing_for_run(self) -> list[str]:
         """What an enabled part lacks to start, each naming the key and the variable."""

@@ -84,10 +84,8 @@ def build_router(settings: Settings) -> Router:
         if not is_admin(message):
             await message.answer(text("not_bot_admin", lang))
             return
-        enabled = {"telegram": settings.telegram.enabled, "web": settings.web.enabled}
         parts = (command.args or "").split()
-        default = "telegram" if enabled["telegram"] else "web"
-        source = parts[1].lower() if len(parts) > 1 else default
+        source = parts[1].lower() if len(parts) > 1 else settings.default_source
         if not parts or source not in ("web", "telegram"):
             await message.answer("Usage: /addchannel @username|link [web|telegram]")
             return
@@ -105,7 +103,7 @@ def build_router(settings: Settings) -> Router:
                 added_by=message.from_user.id if message.from_user else None,
             )
         reply = f"Watching @{html.quote(username)} ({source})."
-        if not enabled[source]:
+        if not settings.source_enabled(source):
             reply += f" Note: [{source}] is disabled in the config, so nothing is read yet."
         await message.answer(reply)
 

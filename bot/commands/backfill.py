@@ -33,12 +33,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
-def _source(args: argparse.Namespace, settings: Settings) -> str:
-    if args.source is not None:
-        return str(args.source)
-    return "telegram" if settings.telegram.enabled else "web"
-
-
 async def _backfill_telegram(args: argparse.Namespace, settings: Settings, username: str) -> int:
     from bot.app import build_ingestor
     from bot.models import ChannelRef, to_epoch, utc_now
@@ -111,7 +105,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     username = username_from_link(args.channel)
     if not is_valid_username(username):
         raise UsageError(f"{args.channel}: not a channel username or t.me link")
-    if _source(args, settings) == "web":
+    if (args.source or settings.default_source) == "web":
         return await _backfill_web(args, settings, username)
     return await _backfill_telegram(args, settings, username)
 
