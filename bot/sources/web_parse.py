@@ -467,22 +467,10 @@ def _parse_message(node: LexborNode, slug: str, key: int, channel: ChannelRef) -
     forward = _forward(bubble)
     reply_to = _reply_to(bubble, slug)
     view_channel = _view_channel_id(node.attributes.get("data-view"), key)
-    if not members:
-        post = Post(
-            channel=channel,
-            message_id=key,
-            date=date,
-            text=text,
-            entities=entities,
-            media_kind=_media_kind(bubble),
-            forward=forward,
-            views=parse_views(views_node.text() if views_node else None),
-            author=author or None,
-            reply_to=reply_to,
-        )
-        return _Parsed(key, [post], view_channel)
     kinds = dict(members)
-    grouped_id = min([key, *kinds])
+    # The widget's own post carries the caption, views and signature; an album's other
+    # members follow it, all grouped under the smallest member id.
+    grouped_id = min([key, *kinds]) if members else None
     posts = [
         Post(
             channel=channel,
@@ -490,7 +478,7 @@ def _parse_message(node: LexborNode, slug: str, key: int, channel: ChannelRef) -
             date=date,
             text=text,
             entities=entities,
-            media_kind=kinds.get(key, members[0][1]),
+            media_kind=kinds.get(key, members[0][1]) if members else _media_kind(bubble),
             forward=forward,
             grouped_id=grouped_id,
             views=parse_views(views_node.text() if views_node else None),
