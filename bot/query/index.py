@@ -32,23 +32,28 @@ anchors. So the outer group is the more selective one unless the other one's anc
 already have their outer tables (``_new_tables``). All tables share one string object per
 anchor (``_anchors``), so equal anchors are found by identity.
 
-Checks. What the indexed groups do not prove is settled per candidate: a child of the
-query's ``AND`` with a decided group that is not indexed must meet the post's anchors
-(``required``), a negated child with a decided group must not (``excluded``); only what is
-left (a longer phrase, a phrase with a prefix or a name, a negated ``AND``...) is evaluated
-on the Analysis. ``a b``, ``"a b" c``, ``Name~ a``, ``prefix* a`` and ``channel:x a``
-need no evaluation at all; ``a b -c`` and ``a b c`` need one set test.
+Checks. What the indexed groups do not prove is settled on the candidates: a negated
+child of the query's ``AND`` with a decided group must not meet the post's anchors
+(``excluded``: each such anchor lists the queries it excludes, so the post's excluded
+candidates are dropped by set operations in C); a child with a decided group that is not
+indexed must meet them (``required``, one set test per candidate); only what is left (a
+longer phrase, a phrase with a prefix or a name, a negated ``AND``...) is evaluated on the
+Analysis, made only then. ``a b``, ``"a b" c``, ``Name~ a``, ``prefix* a``,
+``channel:x a`` and ``a b -c`` need no evaluation at all; ``a b c`` needs one set test.
 
-Per-word cache. Every anchor but channels, regexes and adjacent pairs belongs to one token
-and depends only on the token's folded form and lemma set; so each distinct token's
-anchors are computed once and cached (``_WordEntry``, by text mode and form, checked
-against the token's lemma set: the same object while the normaliser keeps its cache), and
-a post's anchors are the union of its tokens' cached entries. The entry also holds the
-token's words (lemmas, tagged form) that begin an indexed pair and those that end one; the
-post's adjacent pairs are then the products of one token's first words with the next
-token's second words, built and looked up in C at the few positions where a pair can
-begin. The cache depends on the index's anchors: it is emptied whenever an anchor of these
-kinds is added to the index or leaves it, and when it reaches ``WORD_CACHE_SIZE`` forms.
+Per-chunk cache. Every anchor but channels and regexes belongs to one token or two
+adjacent ones and depends only on their folded forms and lemma sets, and a token never
+spans whitespace. So a post's anchors are found without analysing it: the text is split at
+whitespace, and each distinct chunk (a word, maybe with punctuation around it) has its
+part computed once and cached (``_ChunkEntry``, by text mode and chunk): the anchors of its
+tokens (``_WordEntry``, cached by text mode and form) and the indexed pairs inside it, plus
+the words its first token ends a pair with and those its last token begins one with. A
+post's anchors are the union of its chunks' entries plus the pairs across chunks: the
+products of one chunk's last words with the next chunk's first words, built and looked up
+in C at the few places where a pair can begin. The text is analysed only when a candidate
+needs evaluation. Both caches depend on the index's anchors: they are emptied whenever an
+anchor of these kinds is added to the index or leaves it, and when one reaches
+``WORD_CACHE_SIZE`` entries per mode.
 
 Adding or removing a subscription touches only its own entries. The index is not safe for
 concurrent mutation: guard ``add``/``remove`` and ``match`` with one lock when several
@@ -58,7 +63,7 @@ threads use it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import chain, compress, islice, product, starmap
+from itertools import chain, compress, islice, pairwise, product, starmap
 from operator import itemgetter
 from typing import Final, cast
 
@@ -79,7 +84,7 @@ from bot.query.nodes import (
     Regex,
     Term,
 )
-from bot.query.normalize import Analysis, Normalizer, get_normalizer
+from bot.query.normalize import Analysis, Normalizer, get_normalizer, text_mode
 from bot.query.regex import RegexSet
 
 GROUPS_PER_QUERY: Final = 2
@@ -87,8 +92,8 @@ PAIR_LIMIT: Final = 256
 """At most this many (outer, inner) anchor pairs per query; beyond, only the outer group
 is indexed (e.g. a long ``OR`` on both sides)."""
 WORD_CACHE_SIZE: Final = 1 << 17
-"""At most this many forms per text mode in the per-word anchor cache (emptied when
-full)."""
+"""At most this many forms (and chunks) per text mode in the per-word (per-chunk) anchor
+cache (emptied when full)."""
 
 K_LEMMA: Final = 0
 K_FORM: Final = 1
@@ -110,19 +115,24 @@ _TAGS: Final = ("", "\x01", "\x02", "\x03", "\x04", "\x05", "\x06")
 _PAIR_JOIN: Final = "\x00"
 """Between the two words of a ``K_PHRASE`` anchor (each a lemma or a tagged form)."""
 
-Check = tuple[tuple[frozenset[str], ...], frozenset[str], Test | None]
-"""What a candidate must still pass: groups of tagged anchors each of which the post must
-hit, tagged anchors none of which it may hold, and a test of the rest (or None)."""
+Check = tuple[tuple[frozenset[str], ...], Test | None]
+"""What a candidate must still pass besides its exclusions: groups of tagged anchors each
+of which the post must hit, and a test of the rest (or None)."""
 
-_WordEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], frozenset[str]]
+_WordEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
 """One token's part of the post's anchors: its tagged anchors present in the index, its
-words (lemmas, tagged form) that begin an indexed ``K_PHRASE`` pair, those that end one,
-and the lemma set the entry was made for (the cache is keyed by form and text mode)."""
+words (lemmas, tagged form) that begin an indexed ``K_PHRASE`` pair, and those that end
+one (cached by text mode and form)."""
+_ChunkEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
+"""One whitespace-separated chunk's part of the post's anchors: its tokens' anchors with
+the indexed pairs of adjacent tokens inside it, the words its first token ends a pair
+with, and those its last token begins one with (cached by text mode and chunk)."""
+_BLANK: Final = cast("_ChunkEntry", ())
+"""The entry of a chunk without a token: empty, so that ``filter(None, ...)`` drops it."""
 _NO_ANCHORS: Final[frozenset[str]] = frozenset()
 _ANCHORS: Final = itemgetter(0)
-_FIRSTS: Final = itemgetter(1)
-_ENDS: Final = itemgetter(2)
-_LEMMAS: Final = itemgetter(3)
+_HEAD_ENDS: Final = itemgetter(1)
+_TAIL_FIRSTS: Final = itemgetter(2)
 
 
 def name_term(key: str, edits: int) -> str:
@@ -297,14 +307,14 @@ def _count(counts: dict[str, int], key: str, change: int) -> None:
         del counts[key]
 
 
-def _passes(check: Check, present: set[str], an: Analysis, keys: frozenset[str]) -> bool:
-    required, excluded, test = check
-    if not present.isdisjoint(excluded):
-        return False
+def _settled(check: Check, present: set[str]) -> bool | None:
+    """Whether a candidate passes its check's anchor groups: False when it misses one,
+    True when it hits all and has nothing else to test, None when its test is left."""
+    required, test = check
     for group in required:
         if present.isdisjoint(group):
             return False
-    return test is None or test(an, keys)
+    return True if test is None else None
 
 
 class SubscriptionIndex:
@@ -325,8 +335,11 @@ class SubscriptionIndex:
         self._always: set[int] = set()
         # what is left to check once a subscription is a candidate; absent: nothing
         self._checks: dict[int, Check] = {}
-        # sub id -> (indexed groups, every group whose anchors it registered)
-        self._entries: dict[int, tuple[tuple[Group, ...], list[Group]]] = {}
+        # tagged anchor -> subscriptions a post holding it fails (a negated decided child)
+        self._excluders: dict[str, set[int]] = {}
+        # sub id -> (indexed groups, every group whose anchors it registered, the anchors
+        # it is filed under in ``_excluders``)
+        self._entries: dict[int, tuple[tuple[Group, ...], list[Group], list[str]]] = {}
         # derived from the anchor terms, for the per-word lookups:
         self._prefix_lengths: dict[int, int] = {}  # prefix length -> prefixes of it
         self._lengths: tuple[int, ...] = ()  # those lengths, ascending
@@ -336,6 +349,7 @@ class SubscriptionIndex:
         self._pair_firsts: dict[str, int] = {}  # first word -> pair anchors with it
         self._pair_ends: dict[str, int] = {}  # second word -> pair anchors with it
         self._words: dict[str, dict[str, _WordEntry]] = {}  # text mode -> form -> entry
+        self._chunks: dict[str, dict[str, _ChunkEntry]] = {}  # text mode -> chunk -> entry
         self._regexes = RegexSet()
         self._regex_users: dict[str, int] = {}
 
@@ -381,14 +395,16 @@ class SubscriptionIndex:
                 self._single.setdefault(a, set()).add(sub_id)
         else:
             self._always.add(sub_id)
-        self._entries[sub_id] = (chosen, registered)
+        excluders = [anchor for group in excluded for anchor in self._strings(group)]
+        self._entries[sub_id] = (chosen, registered, excluders)
         test = compiled.residual(settled)
-        if required or excluded or test is not None:
+        if required or test is not None:
             self._checks[sub_id] = (
                 tuple(frozenset(self._strings(group)) for group in required),
-                frozenset(anchor for group in excluded for anchor in self._strings(group)),
                 test,
             )
+        for anchor in excluders:
+            self._excluders.setdefault(anchor, set()).add(sub_id)
         for node in compiled.query.walk():
             if isinstance(node, Regex):
                 self._regex_users[node.pattern] = self._regex_users.get(node.pattern, 0) + 1
@@ -401,7 +417,12 @@ class SubscriptionIndex:
         if compiled is None:
             return
         self._checks.pop(sub_id, None)
-        chosen, registered = self._entries.pop(sub_id)
+        chosen, registered, excluders = self._entries.pop(sub_id)
+        for anchor in excluders:
+            subs = self._excluders[anchor]
+            subs.discard(sub_id)
+            if not subs:
+                del self._excluders[anchor]
         if len(chosen) == 2:
             outer, inner = map(self._strings, chosen)
             for a in outer:
@@ -456,7 +477,7 @@ class SubscriptionIndex:
             _count(self._pair_firsts, first, 1)
             _count(self._pair_ends, second, 1)
         if kind in _WORD_KINDS:
-            self._words.clear()
+            self._forget_words()
 
     def _unregister(self, kind: int, term: str) -> None:
         table = self._terms[kind]
@@ -480,7 +501,12 @@ class SubscriptionIndex:
             _count(self._pair_firsts, first, -1)
             _count(self._pair_ends, second, -1)
         if kind in _WORD_KINDS:
-            self._words.clear()
+            self._forget_words()
+
+    def _forget_words(self) -> None:
+        """Empty the per-word and per-chunk caches (their entries name the anchors)."""
+        self._words.clear()
+        self._chunks.clear()
 
     def _new_tables(self, group: Group) -> int:
         """How many outer tables filing a query under ``group`` as its outer group adds.
@@ -504,8 +530,17 @@ class SubscriptionIndex:
         self._lengths = tuple(sorted(self._prefix_lengths))
 
     # -- matching ---------------------------------------------------------------------
-    def _word_entry(self, form: str, lemmas: frozenset[str]) -> _WordEntry:
-        """The cached part of a post's anchors one token brings (see ``_WordEntry``)."""
+    def _word_entry(self, form: str, mode: str) -> _WordEntry:
+        """One token's part of a post's anchors (see ``_WordEntry``), cached per form."""
+        cache = self._words.get(mode)
+        if cache is None:
+            cache = self._words[mode] = {}
+        entry = cache.get(form)
+        if entry is not None:
+            return entry
+        if len(cache) >= WORD_CACHE_SIZE:
+            cache.clear()
+        lemmas = self._normalizer.lemmas(form, mode)
         anchors = self._anchors
         found = [anchors[lemma] for lemma in lemmas if lemma in anchors]  # untagged kind
         tagged_form = _TAGS[K_FORM] + form
@@ -522,9 +557,33 @@ class SubscriptionIndex:
                 anchors[_TAGS[K_NAME] + term] for term in self._names_reached(form, lemmas)
             )
         words = (*lemmas, tagged_form)
-        firsts = tuple(word for word in words if word in self._pair_firsts)
-        ends = tuple(word for word in words if word in self._pair_ends)
-        return frozenset(found) if found else _NO_ANCHORS, firsts, ends, lemmas
+        entry = cache[form] = (
+            frozenset(found) if found else _NO_ANCHORS,
+            tuple(word for word in words if word in self._pair_firsts),
+            tuple(word for word in words if word in self._pair_ends),
+        )
+        return entry
+
+    def _cached_chunk(self, cache: dict[str, _ChunkEntry], chunk: str, mode: str) -> _ChunkEntry:
+        """A chunk cache miss: compute the entry and keep it."""
+        entry = cache[chunk] = self._chunk_entry(chunk, mode)
+        return entry
+
+    def _chunk_entry(self, chunk: str, mode: str) -> _ChunkEntry:
+        """One whitespace-separated chunk's part of a post's anchors (see ``_ChunkEntry``):
+        its tokens' entries joined, with the indexed pairs of adjacent tokens inside it."""
+        forms = self._normalizer.chunk_forms(chunk)
+        if not forms:
+            return _BLANK
+        words = [self._word_entry(form, mode) for form in forms]
+        anchors = set().union(*map(_ANCHORS, words))
+        pair_anchors = self._pair_anchors
+        for left, right in pairwise(words):
+            for pair in product(left[1], right[2]):
+                found = pair_anchors.get(pair)
+                if found is not None:
+                    anchors.add(found)
+        return (frozenset(anchors) if anchors else _NO_ANCHORS, words[0][2], words[-1][1])
 
     def _names_reached(self, form: str, lemmas: frozenset[str]) -> list[str]:
         """The ``K_NAME`` terms of the index a token satisfies: the key of its form or of
@@ -545,30 +604,35 @@ class SubscriptionIndex:
                 out.append(term)
         return out
 
-    def _present(self, doc: Document, an: Analysis) -> set[str]:
-        """The anchors of the index the post contains, tagged by kind (see ``_TAGS``)."""
-        folded, lemmas = an.folded, an.lemmas
-        cache = self._words.get(an.mode)
+    def _present(self, doc: Document) -> tuple[set[str], dict[str, bool] | None]:
+        """The anchors of the index the post contains, tagged by kind (see ``_TAGS``), and
+        the outcome of every indexed regex (None when there is none)."""
+        text = doc.text
+        mode = text_mode(text)
+        cache = self._chunks.get(mode)
         if cache is None:
-            cache = self._words[an.mode] = {}
-        entries = list(map(cache.get, folded))
-        # an entry is for the form with the lemma set it had when cached: the same set
-        # object while the normaliser keeps its cache, so the comparison is by identity
-        if None in entries or list(map(_LEMMAS, entries)) != lemmas:  # type: ignore[arg-type]
+            cache = self._chunks[mode] = {}
+        chunks = text.split()
+        try:  # one C call when every chunk is cached; a missing one raises KeyError
+            entries = itemgetter(*chunks)(cache) if len(chunks) > 1 else [cache[chunks[0]]]
+        except (KeyError, IndexError):
             if len(cache) >= WORD_CACHE_SIZE:
                 cache.clear()
-            for i, entry in enumerate(entries):
-                if entry is None or entry[3] != lemmas[i]:
-                    entries[i] = cache[folded[i]] = self._word_entry(folded[i], lemmas[i])
-        known: list[_WordEntry] = entries  # type: ignore[assignment]
+            entries = [
+                cache[chunk] if chunk in cache else self._cached_chunk(cache, chunk, mode)
+                for chunk in chunks
+            ]
+        # chunks without a token (a dash, an emoji) are empty tuples: dropped here, so that
+        # the chunks on either side are adjacent
+        known = cast("list[_ChunkEntry]", list(filter(None, entries)))
         present: set[str] = set().union(*map(_ANCHORS, known))
         if self._pair_anchors:
-            # the (first, second) words of adjacent tokens that may form an indexed pair:
-            # at each token with first words, their product with the next token's second
-            # words; all built and looked up in C
-            firsts = list(map(_FIRSTS, known))
-            ends = map(_ENDS, islice(known, 1, None))  # zip stops with it: the last token
-            starts = compress(zip(firsts, ends, strict=False), firsts)  # begins no pair
+            # the (first, second) words of adjacent chunks' last and first tokens that may
+            # form an indexed pair: where a chunk ends with first words, their product with
+            # the next chunk's head's second words; all built and looked up in C
+            firsts = list(map(_TAIL_FIRSTS, known))
+            ends = map(_HEAD_ENDS, islice(known, 1, None))  # zip stops with it: the last
+            starts = compress(zip(firsts, ends, strict=False), firsts)  # chunk begins none
             adjacent = cast(
                 "Iterator[tuple[str, str]]", chain.from_iterable(starmap(product, starts))
             )
@@ -577,13 +641,13 @@ class SubscriptionIndex:
         if terms[K_CHANNEL]:
             keys = doc.channel_keys
             present.update(_TAGS[K_CHANNEL] + t for t in terms[K_CHANNEL].keys() & keys)
+        results = None
         if self._regex_users:
-            matched = self._regexes.matching(an.text)
+            matched = self._regexes.matching(text)
             results = dict.fromkeys(self._regex_users, False)
             results.update(dict.fromkeys(matched, True))
-            an.remember_regex_results(results)
             present.update(_TAGS[K_REGEX] + t for t in terms[K_REGEX].keys() & matched)
-        return present
+        return present, results
 
     def _gather(self, present: set[str]) -> set[int]:
         """The candidates of a post with these anchors (see the module docstring)."""
@@ -598,21 +662,44 @@ class SubscriptionIndex:
             found |= single[a]
         return found
 
-    def candidates(self, doc: Document, analysis: Analysis) -> set[int]:
+    def candidates(self, doc: Document) -> set[int]:
         """Subscriptions whose indexed groups the post all hits, plus unindexed ones."""
-        return self._gather(self._present(doc, analysis))
+        return self._gather(self._present(doc)[0])
 
     def match(self, doc: Document, analysis: Analysis | None = None) -> list[int]:
-        """Ids of the subscriptions the post matches, ascending."""
-        an = analysis if analysis is not None else self._normalizer.analyse(doc.text)
-        present = self._present(doc, an)
+        """Ids of the subscriptions the post matches, ascending.
+
+        ``analysis`` (of ``doc.text`` by this index's normaliser) saves analysing the text
+        when a candidate has to be evaluated on it; the anchors come from the chunk cache.
+        """
+        present, regex_results = self._present(doc)
         found = self._gather(present)
+        excluders = self._excluders
+        if excluders:
+            hit = excluders.keys() & present
+            if hit:
+                found.difference_update(*map(excluders.__getitem__, hit))
         checks = self._checks
         tested = checks.keys() & found
         if tested:
             found -= tested
-            keys = doc.channel_keys
-            found.update(s for s in tested if _passes(checks[s], present, an, keys))
+            evaluate = []
+            for sub_id in tested:
+                settled = _settled(checks[sub_id], present)
+                if settled is None:
+                    evaluate.append(sub_id)
+                elif settled:
+                    found.add(sub_id)
+            if evaluate:
+                an = analysis if analysis is not None else self._normalizer.analyse(doc.text)
+                if regex_results is not None:
+                    an.remember_regex_results(regex_results)
+                keys = doc.channel_keys
+                for sub_id in evaluate:
+                    test = checks[sub_id][1]
+                    assert test is not None
+                    if test(an, keys):
+                        found.add(sub_id)
         return sorted(found)
 
     def explain(self, sub_id: int, doc: Document, analysis: Analysis | None = None) -> list[Hit]:

@@ -449,14 +449,11 @@ class Normalizer:
         """Normalise ``text`` once into an Analysis."""
         generation = self.generation  # read first: a reset during the lookups shows
         chunks = text.split()
-        cache = self._chunks
-        parts = list(map(cache.get, chunks))
+        parts = list(map(self._chunks.get, chunks))
         if None in parts:
-            if len(cache) >= self._cache_size:
-                cache = self._chunks = {}
             for i, part in enumerate(parts):
                 if part is None:
-                    parts[i] = cache[chunks[i]] = self._fold_chunk(chunks[i])
+                    parts[i] = self.chunk_forms(chunks[i])
         folded = list(chain.from_iterable(cast("list[tuple[str, ...]]", parts)))
         mode = text_mode(text)
         found_lemmas = list(map(self._caches[mode].get, folded))
@@ -467,11 +464,20 @@ class Normalizer:
         lemmas = cast("list[frozenset[str]]", found_lemmas)
         return Analysis(text, mode, folded, lemmas, source=self, generation=generation)
 
-    @staticmethod
-    def _fold_chunk(chunk: str) -> tuple[str, ...]:
-        # tokens that fold to nothing (marks only) are left out; ``Analysis.spans`` leaves
-        # out the same ones
-        return tuple(form for form in map(fold_token, chunk_tokens(chunk)) if form)
+    def chunk_forms(self, chunk: str) -> tuple[str, ...]:
+        """The folded tokens of one whitespace-separated chunk of a text (cached).
+
+        Tokens that fold to nothing (marks only) are left out; ``Analysis.spans`` leaves
+        out the same ones."""
+        cache = self._chunks
+        found = cache.get(chunk)
+        if found is None:
+            if len(cache) >= self._cache_size:
+                cache = self._chunks = {}
+            found = cache[chunk] = tuple(
+                form for form in map(fold_token, chunk_tokens(chunk)) if form
+            )
+        return found
 
     def index_terms(self, source: str | Analysis) -> list[str]:
         """Terms for an FTS5 column: per token its folded form, then its other lemmas.

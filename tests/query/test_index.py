@@ -87,6 +87,34 @@ def test_queries_without_anchors_are_evaluated_always() -> None:
     assert index.match(Document("нічого")) == []
 
 
+def test_empty_and_one_chunk_posts() -> None:
+    index = SubscriptionIndex()
+    index.add(1, "санкції")
+    index.add(2, "шахед OR NOT NOT санкції")  # no anchors: always a candidate
+    assert index.match(Document("")) == []
+    assert index.match(Document("  \n ")) == []
+    assert index.match(Document("санкції")) == [1, 2]
+    assert index.match(Document("«санкцій»")) == [1, 2]
+    assert index.match(Document("🇺🇦")) == []
+
+
+def test_exclusions_follow_add_replace_and_remove() -> None:
+    index = SubscriptionIndex()
+    doc = Document("Шахеди над Одесою, нові санкції")
+    index.add(1, "шахед Одеса -санкції")
+    index.add(2, "шахед Одеса -Київ")
+    index.add(3, "шахед -санкції -Київ")
+    index.add(4, '"нові санкції" -Київ')
+    assert index.match(doc) == [2, 4]
+    index.add(1, "шахед Одеса -Харків")  # replaces 1: санкції no longer excludes it
+    assert index.match(doc) == [1, 2, 4]
+    index.remove(3)
+    index.remove(2)
+    assert index.match(Document("Шахеди над Одесою, Київ і Харків")) == []
+    assert index.match(Document("Шахеди над Одесою, Київ")) == [1]
+    assert index.match(Document("нові санкції, Харків")) == [4]
+
+
 def test_groups_of_each_node() -> None:
     groups = required_groups(parse_query('"ударні дрони" channel:x -шахед').root)
     # the two adjacent words of the phrase as one pair, and the channel; NOT adds none

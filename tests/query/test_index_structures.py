@@ -8,7 +8,6 @@ import random
 from bot.query import Document, Normalizer, SubscriptionIndex, compile_query
 from bot.query.compiled import atom_at
 from bot.query.index import checked_groups, decided_group, indexed_groups, proven_nodes
-from bot.query.lemmas import MODE_UK
 from bot.query.nodes import Term
 from bot.query.normalize import Analysis
 from bot.query.parser import parse_query
@@ -173,23 +172,39 @@ def test_phrases_by_forms_and_by_positions_agree() -> None:
             assert len(compiled.explain(doc, analysis)) == len(expected), (text, query)
 
 
-def test_the_word_cache_follows_lemmas_and_subscriptions() -> None:
-    # the per-word anchor cache is keyed by form and checked against each token's lemma set,
-    # and forgotten when the index's anchors change
+def test_the_chunk_cache_follows_text_mode_and_subscriptions() -> None:
+    # the per-chunk anchor cache is keyed by text mode (the same chunk has other lemmas in
+    # a Russian text than in a Ukrainian one) and forgotten when the index's anchors change
     index = SubscriptionIndex()
-    index.add(1, "санкції")
-    index.add(2, '"нові санкції"')
-    text = "нові санкції"
-    doc = Document(text)
-    folded = ["нові", "санкції"]
-    plain = Analysis(text, MODE_UK, folded, [frozenset({"новий"}), frozenset({"санкція"})])
-    other = Analysis(text, MODE_UK, folded, [frozenset({"новий"}), frozenset({"інше"})])
-    assert index.match(doc, plain) == [1, 2]
-    assert index.match(doc, other) == []
-    assert index.match(doc, plain) == [1, 2]
-    index.add(3, "нові")
-    assert index.match(doc, plain) == [1, 2, 3]
+    index.add(1, "жить")
+    index.add(2, '"жили мы"')
+    russian = Document("Жили мы там.")  # "ы": a Russian text, "жили" is a form of "жить"
+    ukrainian = Document("Жили ми там і тут.")  # "і": a Ukrainian text, "жити" or "жила"
+    assert index.match(russian) == [1, 2]
+    assert index.match(ukrainian) == []
+    assert index.match(russian) == [1, 2]
+    index.add(3, "жити")
+    assert index.match(ukrainian) == [3]
+    assert index.match(russian) == [1, 2]
     index.remove(1)
     index.remove(2)
-    assert index.match(doc, plain) == [3]
-    assert index.match(doc) == [3]
+    assert index.match(russian) == []
+    index.remove(3)
+    assert index.match(ukrainian) == []
+
+
+def test_chunks_without_a_token_do_not_break_a_phrase() -> None:
+    # "a — b" and "a 🇺🇦 b": the chunk between holds no token, so a and b are adjacent, as
+    # in the Analysis; pairs inside one chunk ("гарантії,безпеки") are found too
+    index = SubscriptionIndex()
+    index.add(1, '"гарантії безпеки"')
+    for text in (
+        "гарантії — безпеки",
+        "гарантії 🇺🇦 безпеки",
+        "гарантії,безпеки",
+        "Гарантій\nбезпеки",
+        "слово гарантій безпеки",
+    ):
+        assert index.match(Document(text)) == [1], text
+    assert index.match(Document("гарантії слово безпеки")) == []
+    assert index.match(Document("безпеки гарантії")) == []
