@@ -17,28 +17,23 @@ the node holds: one-word terms of any kind, two-word phrases of words and exact 
 ``channel:``, regexes and ``OR`` of those.
 
 Candidates. Two groups of a query are indexed together (``indexed_groups``: the most
-selective group of each child of an ``AND`` before any child's second). One is the *outer*
-group, the other the *inner* one, and the query is filed under every pair (outer anchor,
-inner anchor), up to ``PAIR_LIMIT`` pairs (beyond, under its first group alone); a query
-with a single group is filed under its anchors alone, and the few queries with no group at
-all (e.g. ``a OR -b``) are always candidates. A post's anchors present in the index form
-one set; the outer anchors present are found with one set intersection and, for each of
-them, the inner anchors present with another (each outer anchor keeps its inner anchors as
-a set of their own, which intersects on stored hashes), so the candidates are exactly the
-queries whose two indexed groups are both hit, assembled by set operations in C. Which
-group is outer does not change the candidates, only the work: each outer anchor a post
-holds costs a step of Python, its inner anchors only C probes, no more than the post has
-anchors. So the outer group is the more selective one unless the other one's anchors
-already have their outer tables (``_new_tables``). All tables share one string object per
-anchor (``_anchors``), so equal anchors are found by identity.
+selective group of each child of an ``AND`` before any child's second). Each query has a
+dense id, filed under every anchor of its first group (``firsts``) and of its second one
+(``seconds``; a query with a single group is filed under it as both); the few queries
+with no group at all (e.g. ``a OR -b``) are filed under a list every post has. A post's
+candidates are then the ids in some first list and some second list of its anchors (and
+in no exclusion list, below): exactly the queries whose two indexed groups are both hit.
+The lists are packed and intersected by a kernel (``bot.query.kernel``: C when built,
+else CPython sets), so the work grows with how many queries the post's anchors are filed
+under, with no step of Python per anchor or per query. All tables share one string object
+per anchor (``_anchors``), so equal anchors are found by identity.
 
 Checks. What the indexed groups do not prove is settled on the candidates: a negated
 child of the query's ``AND`` with a decided group must not meet the post's anchors
-(``excluded``: each such anchor lists the queries it excludes, so the post's excluded
-candidates are dropped by set operations in C); a child with a decided group that is not
-indexed must meet them (``required``, one set test per candidate); only what is left (a
-longer phrase, a phrase with a prefix or a name, a negated ``AND``...) is evaluated on the
-Analysis, made only then. ``a b``, ``"a b" c``, ``Name~ a``, ``prefix* a``,
+(``excluded``: the query is filed under each such anchor's exclusion list, which the kernel
+applies); a child with a decided group that is not indexed must meet them (``required``,
+one set test per candidate); only what is left (a longer phrase, a phrase with a prefix or
+a name, a negated ``AND``...) is evaluated on the Analysis, made only then. ``a b``, ``"a b" c``, ``Name~ a``, ``prefix* a``,
 ``channel:x a`` and ``a b -c`` need no evaluation at all; ``a b c`` needs one set test.
 
 Per-chunk cache. Every anchor but channels and regexes belongs to one token or two
@@ -47,28 +42,32 @@ spans whitespace. So a post's anchors are found without analysing it: the text i
 whitespace, and each distinct chunk (a word, maybe with punctuation around it) has its
 part computed once and cached (``_ChunkEntry``, by text mode and chunk): the anchors of its
 tokens (``_WordEntry``, cached by text mode and form) and the indexed pairs inside it, plus
-the words its first token ends a pair with and those its last token begins one with. A
-post's anchors are the union of its chunks' entries plus the pairs across chunks: the
-products of one chunk's last words with the next chunk's first words, built and looked up
-in C at the few places where a pair can begin. The text is analysed only when a candidate
-needs evaluation. Both caches depend on the index's anchors: they are emptied whenever an
-anchor of these kinds is added to the index or leaves it, and when one reaches
+the words its first token ends a pair with and those its last token begins one with, and
+the packed first, second and exclusion lists of all those anchors. A post's anchors are
+its chunks' entries plus the pairs across chunks (the products of one chunk's last words
+with the next chunk's first words, built and looked up in C at the few places where a pair
+can begin), its channel and its regexes; the kernel takes the chunks' packed lists and
+those of the few other anchors. The text is analysed only when a candidate needs
+evaluation. The word cache depends on the index's anchors: it is emptied whenever an anchor
+of these kinds is added to the index or leaves it; the chunk cache also holds query ids and
+is emptied whenever a subscription is added or removed; each is emptied when it reaches
 ``WORD_CACHE_SIZE`` entries per mode.
 
-Adding or removing a subscription touches only its own entries. The index is not safe for
-concurrent mutation: guard ``add``/``remove`` and ``match`` with one lock when several
-threads use it.
+Adding or removing a subscription touches only its own entries (and empties the chunk
+cache). The index and its kernel are not safe for concurrent use: guard ``add``,
+``remove`` and ``match`` with one lock when several threads use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, compress, islice, pairwise, product, starmap
 from operator import itemgetter
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from bot.query.compiled import CompiledQuery, Hit, Test, compile_query
 from bot.query.document import Document
+from bot.query.kernel import Kernel, make_kernel
 from bot.query.names import name_reach, within, word_keys, word_probes
 from bot.query.nodes import (
     EXACT,
@@ -88,9 +87,6 @@ from bot.query.normalize import Analysis, Normalizer, get_normalizer, text_mode
 from bot.query.regex import RegexSet
 
 GROUPS_PER_QUERY: Final = 2
-PAIR_LIMIT: Final = 256
-"""At most this many (outer, inner) anchor pairs per query; beyond, only the outer group
-is indexed (e.g. a long ``OR`` on both sides)."""
 WORD_CACHE_SIZE: Final = 1 << 17
 """At most this many forms (and chunks) per text mode in the per-word (per-chunk) anchor
 cache (emptied when full)."""
@@ -123,16 +119,22 @@ _WordEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
 """One token's part of the post's anchors: its tagged anchors present in the index, its
 words (lemmas, tagged form) that begin an indexed ``K_PHRASE`` pair, and those that end
 one (cached by text mode and form)."""
-_ChunkEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
+_ChunkEntry = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], Any, Any, Any]
 """One whitespace-separated chunk's part of the post's anchors: its tokens' anchors with
 the indexed pairs of adjacent tokens inside it, the words its first token ends a pair
-with, and those its last token begins one with (cached by text mode and chunk)."""
+with, those its last token begins one with, and the kernel's packed first, second and
+exclusion lists of those anchors (cached by text mode and chunk)."""
 _BLANK: Final = cast("_ChunkEntry", ())
 """The entry of a chunk without a token: empty, so that ``filter(None, ...)`` drops it."""
 _NO_ANCHORS: Final[frozenset[str]] = frozenset()
 _ANCHORS: Final = itemgetter(0)
 _HEAD_ENDS: Final = itemgetter(1)
 _TAIL_FIRSTS: Final = itemgetter(2)
+_FIRSTS: Final = itemgetter(3)
+_SECONDS: Final = itemgetter(4)
+_EXCLUSIONS: Final = itemgetter(5)
+FIRST, SECOND, EXCLUSION = 0, 1, 2
+"""The lists a query is filed under (see the module docstring)."""
 
 
 def name_term(key: str, edits: int) -> str:
@@ -320,26 +322,29 @@ def _settled(check: Check, present: set[str]) -> bool | None:
 class SubscriptionIndex:
     """Subscriptions by id, matched together against each post."""
 
-    def __init__(self, normalizer: Normalizer | None = None) -> None:
+    def __init__(self, normalizer: Normalizer | None = None, kernel: Kernel | None = None) -> None:
         self._normalizer = normalizer or get_normalizer()
+        self._kernel = kernel or make_kernel()
         self._queries: dict[int, CompiledQuery] = {}
         # kind -> anchor term -> how many groups (indexed or checked) use it
         self._terms: list[dict[str, int]] = [{} for _ in range(_KINDS)]
         # tagged anchor -> the one string object for it that the index's tables and the
         # word cache share: set operations then find equal anchors by identity
         self._anchors: dict[str, str] = {}
-        # tagged anchor -> subscriptions whose only indexed group holds it
-        self._single: dict[str, set[int]] = {}
-        # tagged outer anchor -> its inner anchors, and tagged inner anchor -> subscriptions
-        self._pairs: dict[str, tuple[set[str], dict[str, set[int]]]] = {}
-        self._always: set[int] = set()
+        # subscription id <-> dense id (the kernel's); freed dense ids are reused
+        self._dense: dict[int, int] = {}
+        self._sub_of: list[int] = []
+        self._free_ids: list[int] = []
+        # FIRST, SECOND, EXCLUSION: tagged anchor -> dense ids filed under it there
+        self._filed: tuple[dict[str, set[int]], ...] = ({}, {}, {})
+        self._always: set[int] = set()  # dense ids of queries with no indexed group
+        self._always_packed: Any = None  # their packed list (None: not packed yet)
+        self._anchor_lists: dict[str, tuple[Any, Any, Any]] = {}  # packed, per anchor
         # what is left to check once a subscription is a candidate; absent: nothing
         self._checks: dict[int, Check] = {}
-        # tagged anchor -> subscriptions a post holding it fails (a negated decided child)
-        self._excluders: dict[str, set[int]] = {}
-        # sub id -> (indexed groups, every group whose anchors it registered, the anchors
-        # it is filed under in ``_excluders``)
-        self._entries: dict[int, tuple[tuple[Group, ...], list[Group], list[str]]] = {}
+        # sub id -> (every group whose anchors it registered, the (list, anchor) pairs it
+        # is filed under)
+        self._entries: dict[int, tuple[list[Group], list[tuple[int, str]]]] = {}
         # derived from the anchor terms, for the per-word lookups:
         self._prefix_lengths: dict[int, int] = {}  # prefix length -> prefixes of it
         self._lengths: tuple[int, ...] = ()  # those lengths, ascending
@@ -373,38 +378,35 @@ class SubscriptionIndex:
         self._queries[sub_id] = compiled
         root = compiled.query.root
         chosen = indexed_groups(root)
-        if len(chosen) == 2 and len(chosen[0]) * len(chosen[1]) > PAIR_LIMIT:
-            chosen = chosen[:1]
-        elif len(chosen) == 2 and self._new_tables(chosen[1]) < self._new_tables(chosen[0]):
-            chosen = chosen[::-1]
         settled = proven_nodes(root, chosen)
         required, excluded = checked_groups(root, settled)
         registered = [*chosen, *required, *excluded]
         for group in registered:
             for kind, term in group:
                 self._register(kind, term)
-        if len(chosen) == 2:
-            outer, inner = map(self._strings, chosen)
-            for a in outer:
-                inner_keys, by_inner = self._pairs.setdefault(a, (set(), {}))
-                inner_keys.update(inner)
-                for b in inner:
-                    by_inner.setdefault(b, set()).add(sub_id)
-        elif chosen:
-            for a in self._strings(chosen[0]):
-                self._single.setdefault(a, set()).add(sub_id)
+        dense = self._free_ids.pop() if self._free_ids else len(self._sub_of)
+        if dense == len(self._sub_of):
+            self._sub_of.append(sub_id)
         else:
-            self._always.add(sub_id)
-        excluders = [anchor for group in excluded for anchor in self._strings(group)]
-        self._entries[sub_id] = (chosen, registered, excluders)
+            self._sub_of[dense] = sub_id
+        self._dense[sub_id] = dense
+        filing: list[tuple[int, str]] = []
+        if chosen:
+            filing.extend((FIRST, anchor) for anchor in self._strings(chosen[0]))
+            filing.extend((SECOND, anchor) for anchor in self._strings(chosen[-1]))
+        else:
+            self._always.add(dense)
+        filing.extend((EXCLUSION, a) for group in excluded for a in self._strings(group))
+        for slot, anchor in filing:
+            self._filed[slot].setdefault(anchor, set()).add(dense)
+        self._entries[sub_id] = (registered, filing)
+        self._forget_lists()
         test = compiled.residual(settled)
         if required or test is not None:
             self._checks[sub_id] = (
                 tuple(frozenset(self._strings(group)) for group in required),
                 test,
             )
-        for anchor in excluders:
-            self._excluders.setdefault(anchor, set()).add(sub_id)
         for node in compiled.query.walk():
             if isinstance(node, Regex):
                 self._regex_users[node.pattern] = self._regex_users.get(node.pattern, 0) + 1
@@ -417,32 +419,18 @@ class SubscriptionIndex:
         if compiled is None:
             return
         self._checks.pop(sub_id, None)
-        chosen, registered, excluders = self._entries.pop(sub_id)
-        for anchor in excluders:
-            subs = self._excluders[anchor]
-            subs.discard(sub_id)
-            if not subs:
-                del self._excluders[anchor]
-        if len(chosen) == 2:
-            outer, inner = map(self._strings, chosen)
-            for a in outer:
-                inner_keys, by_inner = self._pairs[a]
-                for b in inner:
-                    subs = by_inner[b]
-                    subs.discard(sub_id)
-                    if not subs:
-                        del by_inner[b]
-                        inner_keys.discard(b)
-                if not by_inner:
-                    del self._pairs[a]
-        elif chosen:
-            for a in self._strings(chosen[0]):
-                subs = self._single[a]
-                subs.discard(sub_id)
-                if not subs:
-                    del self._single[a]
-        else:
-            self._always.discard(sub_id)
+        registered, filing = self._entries.pop(sub_id)
+        dense = self._dense.pop(sub_id)
+        for slot, anchor in filing:
+            table = self._filed[slot]
+            ids = table[anchor]
+            ids.discard(dense)
+            if not ids:
+                del table[anchor]
+        self._always.discard(dense)
+        self._sub_of[dense] = -1
+        self._free_ids.append(dense)
+        self._forget_lists()
         for group in registered:
             for kind, term in group:
                 self._unregister(kind, term)
@@ -508,15 +496,35 @@ class SubscriptionIndex:
         self._words.clear()
         self._chunks.clear()
 
-    def _new_tables(self, group: Group) -> int:
-        """How many outer tables filing a query under ``group`` as its outer group adds.
+    def _forget_lists(self) -> None:
+        """Empty what holds packed lists of query ids (a subscription came or went)."""
+        self._chunks.clear()
+        self._anchor_lists.clear()
+        self._always_packed = None
 
-        Each outer table a post's anchors reach costs a step of Python, while a larger
-        inner table costs only C probes, no more than the post has anchors; and which group
-        is outer does not change the candidates. So the group adding fewer tables is the
-        outer one (the more selective one on a tie).
-        """
-        return sum(_TAGS[kind] + term not in self._pairs for kind, term in group)
+    def _packed(self, slot: int, anchors: Iterable[str]) -> Any:
+        """The kernel's packed list of the ids filed under any of ``anchors`` in ``slot``
+        (the anchor's own cached list when only one of them is filed there, so that the
+        chunks of one word share it)."""
+        table = self._filed[slot]
+        filed = [anchor for anchor in anchors if anchor in table]
+        if not filed:
+            return self._kernel.empty
+        if len(filed) == 1:
+            return self._lists_of(filed[0])[slot]
+        return self._kernel.pack(set().union(*(table[anchor] for anchor in filed)))
+
+    def _lists_of(self, anchor: str) -> tuple[Any, Any, Any]:
+        """An anchor's packed first, second and exclusion lists (cached)."""
+        lists = self._anchor_lists.get(anchor)
+        if lists is None:
+            kernel = self._kernel
+            lists = self._anchor_lists[anchor] = (
+                kernel.pack(self._filed[FIRST].get(anchor, ())),
+                kernel.pack(self._filed[SECOND].get(anchor, ())),
+                kernel.pack(self._filed[EXCLUSION].get(anchor, ())),
+            )
+        return lists
 
     def _strings(self, group: Group) -> list[str]:
         """The index's tagged strings of a registered group's anchors."""
@@ -583,7 +591,14 @@ class SubscriptionIndex:
                 found = pair_anchors.get(pair)
                 if found is not None:
                     anchors.add(found)
-        return (frozenset(anchors) if anchors else _NO_ANCHORS, words[0][2], words[-1][1])
+        return (
+            frozenset(anchors) if anchors else _NO_ANCHORS,
+            words[0][2],
+            words[-1][1],
+            self._packed(FIRST, anchors),
+            self._packed(SECOND, anchors),
+            self._packed(EXCLUSION, anchors),
+        )
 
     def _names_reached(self, form: str, lemmas: frozenset[str]) -> list[str]:
         """The ``K_NAME`` terms of the index a token satisfies: the key of its form or of
@@ -604,9 +619,12 @@ class SubscriptionIndex:
                 out.append(term)
         return out
 
-    def _present(self, doc: Document) -> tuple[set[str], dict[str, bool] | None]:
-        """The anchors of the index the post contains, tagged by kind (see ``_TAGS``), and
-        the outcome of every indexed regex (None when there is none)."""
+    def _chunk_part(
+        self, doc: Document
+    ) -> tuple[list[_ChunkEntry], list[str], dict[str, bool] | None]:
+        """The post's chunk entries (tokenless chunks left out), its other anchors of the
+        index (pairs across chunks, channel, regexes), and the outcome of every indexed
+        regex (None when there is none)."""
         text = doc.text
         mode = text_mode(text)
         cache = self._chunks.get(mode)
@@ -625,7 +643,7 @@ class SubscriptionIndex:
         # chunks without a token (a dash, an emoji) are empty tuples: dropped here, so that
         # the chunks on either side are adjacent
         known = cast("list[_ChunkEntry]", list(filter(None, entries)))
-        present: set[str] = set().union(*map(_ANCHORS, known))
+        extra: list[str] = []
         if self._pair_anchors:
             # the (first, second) words of adjacent chunks' last and first tokens that may
             # form an indexed pair: where a chunk ends with first words, their product with
@@ -636,35 +654,43 @@ class SubscriptionIndex:
             adjacent = cast(
                 "Iterator[tuple[str, str]]", chain.from_iterable(starmap(product, starts))
             )
-            present.update(filter(None, map(self._pair_anchors.get, adjacent)))
+            extra.extend(filter(None, map(self._pair_anchors.get, adjacent)))
         terms = self._terms
         if terms[K_CHANNEL]:
             keys = doc.channel_keys
-            present.update(_TAGS[K_CHANNEL] + t for t in terms[K_CHANNEL].keys() & keys)
+            extra.extend(_TAGS[K_CHANNEL] + t for t in terms[K_CHANNEL].keys() & keys)
         results = None
         if self._regex_users:
             matched = self._regexes.matching(text)
             results = dict.fromkeys(self._regex_users, False)
             results.update(dict.fromkeys(matched, True))
-            present.update(_TAGS[K_REGEX] + t for t in terms[K_REGEX].keys() & matched)
-        return present, results
+            extra.extend(_TAGS[K_REGEX] + t for t in terms[K_REGEX].keys() & matched)
+        return known, extra, results
 
-    def _gather(self, present: set[str]) -> set[int]:
-        """The candidates of a post with these anchors (see the module docstring)."""
-        found = set(self._always)
-        # the inner anchors of an outer one are a set of their own: an intersection of two
-        # sets runs on their stored hashes (a dict's keys would be hashed again)
-        for inner_keys, by_inner in map(self._pairs.__getitem__, self._pairs.keys() & present):
-            for b in inner_keys & present:
-                found |= by_inner[b]
-        single = self._single
-        for a in single.keys() & present:
-            found |= single[a]
-        return found
+    def _gather(self, known: list[_ChunkEntry], extra: list[str]) -> set[int]:
+        """The candidates of a post with these chunk entries and other anchors (see the
+        module docstring), exclusions applied."""
+        firsts = list(map(_FIRSTS, known))
+        seconds = list(map(_SECONDS, known))
+        exclusions = list(map(_EXCLUSIONS, known))
+        for anchor in extra:
+            first, second, exclusion = self._lists_of(anchor)
+            firsts.append(first)
+            seconds.append(second)
+            exclusions.append(exclusion)
+        if self._always:
+            if self._always_packed is None:
+                self._always_packed = self._kernel.pack(self._always)
+            firsts.append(self._always_packed)
+            seconds.append(self._always_packed)
+        found = self._kernel.candidates(firsts, seconds, exclusions, len(self._sub_of))
+        return set(map(self._sub_of.__getitem__, found))
 
     def candidates(self, doc: Document) -> set[int]:
-        """Subscriptions whose indexed groups the post all hits, plus unindexed ones."""
-        return self._gather(self._present(doc)[0])
+        """Subscriptions whose indexed groups the post all hits (and no excluded anchor),
+        plus those with no indexed group; what is left to check is not checked."""
+        known, extra, _ = self._chunk_part(doc)
+        return self._gather(known, extra)
 
     def match(self, doc: Document, analysis: Analysis | None = None) -> list[int]:
         """Ids of the subscriptions the post matches, ascending.
@@ -672,17 +698,14 @@ class SubscriptionIndex:
         ``analysis`` (of ``doc.text`` by this index's normaliser) saves analysing the text
         when a candidate has to be evaluated on it; the anchors come from the chunk cache.
         """
-        present, regex_results = self._present(doc)
-        found = self._gather(present)
-        excluders = self._excluders
-        if excluders:
-            hit = excluders.keys() & present
-            if hit:
-                found.difference_update(*map(excluders.__getitem__, hit))
+        known, extra, regex_results = self._chunk_part(doc)
+        found = self._gather(known, extra)
         checks = self._checks
         tested = checks.keys() & found
         if tested:
             found -= tested
+            present: set[str] = set().union(*map(_ANCHORS, known))
+            present.update(extra)
             evaluate = []
             for sub_id in tested:
                 settled = _settled(checks[sub_id], present)

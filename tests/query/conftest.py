@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.query import Document, channel_keys
+from bot.query.kernel import Kernel, make_kernel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -44,3 +45,9 @@ def case_docs(cases: dict[str, Any]) -> list[Document]:
         )
         out.append(Document(post["text"], keys))
     return out
+
+
+@pytest.fixture(params=["native", "python"])
+def kernel(request: pytest.FixtureRequest) -> Kernel:
+    """Each candidate-gathering kernel in turn (the C one must have been built)."""
+    return make_kernel(native=request.param == "native")

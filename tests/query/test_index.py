@@ -17,6 +17,7 @@ from bot.query.index import (
     required_groups,
     selectivity,
 )
+from bot.query.kernel import Kernel
 from bot.query.parser import parse_query
 
 
@@ -36,7 +37,7 @@ def test_index_agrees_with_each_query_on_every_labelled_case(
         assert index.match(doc) == expected
 
 
-def test_index_agrees_on_random_combinations(case_docs: list[Document]) -> None:
+def test_index_agrees_on_random_combinations(case_docs: list[Document], kernel: Kernel) -> None:
     rng = random.Random(7)
     words = sorted({t.folded for d in case_docs for t in get_normalizer().analyse(d.text).tokens})
     shapes = ["{a} {b}", "{a} OR {b}", '"{a} {b}"', "{a} -{b}", "({a} OR {b}) -{c}", "{p}*",
@@ -48,7 +49,7 @@ def test_index_agrees_on_random_combinations(case_docs: list[Document]) -> None:
         if shape == "{p}*" and len(a) < 3:
             continue
         queries.append(shape.format(a=a, b=b, c=c, p=a[:3]))
-    index = SubscriptionIndex()
+    index = SubscriptionIndex(kernel=kernel)
     compiled = {i: compile_query(q) for i, q in enumerate(queries)}
     for i, cq in compiled.items():
         index.add(i, cq)

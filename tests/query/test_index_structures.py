@@ -8,6 +8,7 @@ import random
 from bot.query import Document, Normalizer, SubscriptionIndex, compile_query
 from bot.query.compiled import atom_at
 from bot.query.index import checked_groups, decided_group, indexed_groups, proven_nodes
+from bot.query.kernel import Kernel
 from bot.query.nodes import Term
 from bot.query.normalize import Analysis
 from bot.query.parser import parse_query
@@ -34,12 +35,14 @@ def _words(docs: list[Document], normalizer: Normalizer) -> list[str]:
     return sorted(f for f in forms if f.isalpha())
 
 
-def test_add_remove_replace_then_match_equals_a_fresh_index(case_docs: list[Document]) -> None:
+def test_add_remove_replace_then_match_equals_a_fresh_index(
+    case_docs: list[Document], kernel: Kernel
+) -> None:
     normalizer = Normalizer()
     rng = random.Random(11)
     words = _words(case_docs, normalizer)
     live: dict[int, str] = {}
-    index = SubscriptionIndex(normalizer)
+    index = SubscriptionIndex(normalizer, kernel)
     for step in range(600):
         sub_id = rng.randrange(150)
         if sub_id in live and rng.random() < 0.4:
@@ -50,7 +53,7 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(case_docs: list[Docu
             index.add(sub_id, query)
             live[sub_id] = query
         if step % 150 == 149:
-            fresh = SubscriptionIndex(normalizer)
+            fresh = SubscriptionIndex(normalizer, kernel)
             for i, q in live.items():
                 fresh.add(i, q)
             compiled = {i: compile_query(q, normalizer) for i, q in live.items()}
@@ -63,7 +66,7 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(case_docs: list[Docu
         index.remove(sub_id)
     assert len(index) == 0
     # nothing of a removed subscription is left behind
-    assert not index._pairs and not index._single and not index._always
+    assert not any(index._filed) and not index._always and not index._dense
     assert not index._checks and not index._entries
     assert not any(index._terms) and not index._anchors and not index._regex_users
     assert not index._prefix_lengths and not index._lengths
