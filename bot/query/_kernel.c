@@ -149,6 +149,15 @@ kernel_set_epoch(Kernel *self, PyObject *arg)
     unsigned long value = PyLong_AsUnsignedLong(arg);
     if (value == (unsigned long)-1 && PyErr_Occurred())
         return NULL;
+    if (value > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "the stamp must fit in 32 bits");
+        return NULL;
+    }
+    /* marks of earlier stamps could equal a stamp still to come: clear them all */
+    if (self->size > 0) {
+        memset(self->seen, 0, (size_t)self->size * sizeof(uint32_t));
+        memset(self->dropped, 0, (size_t)self->size * sizeof(uint32_t));
+    }
     self->epoch = (uint32_t)value;
     Py_RETURN_NONE;
 }
@@ -188,9 +197,7 @@ PyInit__kernel(void)
     PyObject *module = PyModule_Create(&kernel_module);
     if (module == NULL)
         return NULL;
-    Py_INCREF(&KernelType);
-    if (PyModule_AddObject(module, "Kernel", (PyObject *)&KernelType) < 0) {
-        Py_DECREF(&KernelType);
+    if (PyModule_AddObjectRef(module, "Kernel", (PyObject *)&KernelType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -397,6 +397,7 @@ class SubscriptionIndex:
         else:
             self._always.add(dense)
         filing.extend((EXCLUSION, a) for group in excluded for a in self._strings(group))
+        filing = list(dict.fromkeys(filing))  # `a -b -b` files b once; remove() drops it once
         for slot, anchor in filing:
             self._filed[slot].setdefault(anchor, set()).add(dense)
         self._entries[sub_id] = (registered, filing)

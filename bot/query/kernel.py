@@ -18,12 +18,19 @@ Two kernels give the same answers:
 
 from __future__ import annotations
 
+import logging
 import os
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol
 
 PURE_PYTHON_ENV: Final = "CHANWATCH_PURE_PYTHON"
+
+_INT32: Final = next((code for code in "il" if array(code).itemsize == 4), "i")
+"""The array typecode of the C kernel's int32 ids (``i`` on every usual platform)."""
+
+log = logging.getLogger(__name__)
+_warned_fallback = False
 
 
 class Kernel(Protocol):
@@ -81,7 +88,7 @@ class NativeKernel:
         self._kernel = _kernel.Kernel()
 
     def pack(self, ids: Iterable[int]) -> bytes:
-        packed = array("i", sorted(ids)).tobytes()
+        packed = array(_INT32, sorted(ids)).tobytes()
         return packed if packed else self.empty
 
     def candidates(
@@ -104,6 +111,8 @@ def _as_list(items: Sequence[bytes]) -> list[bytes]:
 
 def native_available() -> bool:
     """Whether the C kernel was built and imports."""
+    if array(_INT32).itemsize != 4:
+        return False
     try:
         from bot.query import _kernel  # noqa: F401
     except ImportError:
@@ -115,8 +124,17 @@ def make_kernel(native: bool | None = None) -> Kernel:
     """The C kernel when it is available and not turned off (``CHANWATCH_PURE_PYTHON=1``),
     else the Python one; ``native`` forces the choice (True raises ImportError when the
     extension is missing)."""
+    global _warned_fallback
     if native is None:
-        native = os.environ.get(PURE_PYTHON_ENV, "") in ("", "0") and native_available()
+        wanted = os.environ.get(PURE_PYTHON_ENV, "") in ("", "0")
+        native = wanted and native_available()
+        if wanted and not native and not _warned_fallback:
+            _warned_fallback = True
+            log.warning(
+                "the C matching kernel (bot/query/_kernel.c) was not built, so matching "
+                "runs in pure Python, about 2.5x slower: reinstall with a C compiler and "
+                "the Python headers to build it"
+            )
     return NativeKernel() if native else PythonKernel()
 
 

@@ -16,7 +16,7 @@ from bot.query.parser import parse_query
 _SHAPES = [
     "{a} {b}", "{a} {b} -{c}", '"{a} {b}" {c}', "({a} OR {b}) {c}", "{p}* {b}", "{a}~ {b}",
     "channel:news_ua {a}", "/{a}/ {b}", "{a} OR NOT NOT {b}", "={a} {b}", "{a}", '"{a} {b}"',
-    "{a} -channel:news_ua", '({a} OR "{b} {c}") -{p}*',
+    "{a} -channel:news_ua", '({a} OR "{b} {c}") -{p}*', "{a} -{b} -{b}", "{a} -{c} -({c} OR {b})",
 ]  # fmt: skip
 
 
@@ -53,6 +53,7 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(
             index.add(sub_id, query)
             live[sub_id] = query
         if step % 150 == 149:
+            # one kernel serves both indexes: its marks hold nothing between calls
             fresh = SubscriptionIndex(normalizer, kernel)
             for i, q in live.items():
                 fresh.add(i, q)
@@ -72,6 +73,28 @@ def test_add_remove_replace_then_match_equals_a_fresh_index(
     assert not index._prefix_lengths and not index._lengths
     assert not index._names and not index._name_probes
     assert not index._pair_anchors and not index._pair_firsts and not index._pair_ends
+
+
+def _assert_empty(index: SubscriptionIndex) -> None:
+    assert len(index) == 0
+    assert not any(index._filed) and not index._always and not index._dense
+    assert not index._checks and not index._entries and not any(index._terms)
+
+
+def test_an_anchor_excluded_twice_is_filed_and_removed_once(kernel: Kernel) -> None:
+    index = SubscriptionIndex(Normalizer(), kernel)
+    post = Document("Шахеди атакували Одесу вночі.")
+    for query in ("Одеса -санкції -санкції", "Одеса -санкції -(санкції OR Київ)"):
+        index.add(1, query)
+        assert index.match(post) == [1]
+        index.remove(1)  # raised KeyError on the second copy and left the index half-cleared
+        _assert_empty(index)
+        assert index.match(post) == []
+        index.add(2, query)
+        index.add(2, "Одеса")  # a replacement removes the old filing first
+        assert index.match(post) == [2]
+        index.remove(2)
+        _assert_empty(index)
 
 
 def test_decided_groups_spare_the_evaluation() -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import shutil
+import sysconfig
+from pathlib import Path
 
 import pytest
 
+from bot.query import kernel as kernel_module
 from bot.query.kernel import Kernel, NativeKernel, PythonKernel, make_kernel, native_available
+from tests.query.conftest import NATIVE_MISSING
 
 
 def _expected(
@@ -18,11 +25,39 @@ def _expected(
     return (first & second) - excluded
 
 
-def test_the_c_kernel_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+def _can_compile() -> bool:
+    """Whether pip install could build the extension here: a C compiler and Python.h."""
+    compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return shutil.which(compiler.split()[0]) is not None and headers.is_file()
+
+
+def test_the_c_kernel_is_built_where_it_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
     # pip install builds bot/query/_kernel.c; without it matching is about 2.5x slower
+    if not _can_compile():
+        pytest.skip(NATIVE_MISSING)
     monkeypatch.delenv("CHANWATCH_PURE_PYTHON", raising=False)
     assert native_available()
     assert make_kernel().name == "native"
+
+
+def test_a_missing_c_kernel_falls_back_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("CHANWATCH_PURE_PYTHON", raising=False)
+    monkeypatch.setattr(kernel_module, "native_available", lambda: False)
+    monkeypatch.setattr(kernel_module, "_warned_fallback", False)
+    with caplog.at_level(logging.WARNING, logger="bot.query.kernel"):
+        assert make_kernel().name == "python"
+        assert make_kernel().name == "python"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "not built" in warnings[0]
+    caplog.clear()
+    monkeypatch.setattr(kernel_module, "_warned_fallback", False)
+    monkeypatch.setenv("CHANWATCH_PURE_PYTHON", "1")  # asked for: no warning
+    with caplog.at_level(logging.WARNING, logger="bot.query.kernel"):
+        assert make_kernel().name == "python"
+    assert not caplog.records
 
 
 def test_pure_python_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,7 +91,7 @@ def test_empty_lists_are_one_shared_object(kernel: Kernel) -> None:
     assert list(kernel.candidates([kernel.empty], [kernel.pack([3])], [], 10)) == []
 
 
-@pytest.mark.skipif(not native_available(), reason="C kernel not built")
+@pytest.mark.skipif(not native_available(), reason=NATIVE_MISSING)
 def test_the_c_kernel_ignores_ids_beyond_size_and_rejects_other_types() -> None:
     kernel = NativeKernel()
     three, nine = kernel.pack([3]), kernel.pack([3, 9])
@@ -67,7 +102,7 @@ def test_the_c_kernel_ignores_ids_beyond_size_and_rejects_other_types() -> None:
         kernel.candidates([b"\x01\x00\x00"], [three], [], 5)  # not whole int32s
 
 
-@pytest.mark.skipif(not native_available(), reason="C kernel not built")
+@pytest.mark.skipif(not native_available(), reason=NATIVE_MISSING)
 def test_the_c_kernel_survives_the_stamp_wrapping_around() -> None:
     kernel = NativeKernel()
     one, two = kernel.pack([1]), kernel.pack([2])
@@ -76,3 +111,16 @@ def test_the_c_kernel_survives_the_stamp_wrapping_around() -> None:
     assert kernel.candidates([one], [two], [], 4) == []
     assert kernel.candidates([two], [one, two], [], 4) == [2]
     assert kernel.candidates([one], [one], [one], 4) == []
+
+
+@pytest.mark.skipif(not native_available(), reason=NATIVE_MISSING)
+def test_setting_the_stamp_clears_old_marks_and_checks_its_range() -> None:
+    kernel = NativeKernel()
+    one, two = kernel.pack([1]), kernel.pack([2])
+    assert kernel.candidates([one], [two], [], 4) == []  # stamp 1: 1 seen
+    kernel._kernel._set_epoch(0)  # the next call's stamp is 1 again
+    assert kernel.candidates([two], [one, two], [], 4) == [2]  # 1 is no longer seen
+    kernel._kernel._set_epoch(0)  # stamp 1 again: 2 was marked as output
+    assert kernel.candidates([two], [two], [], 4) == [2]  # and is output again
+    with pytest.raises(OverflowError):
+        kernel._kernel._set_epoch(2**32)
