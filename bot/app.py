@@ -98,6 +98,7 @@ class App:
         if self.settings.web.enabled:
             await self._start_web()
         self._warn_unserved_channels()
+        await self._warn_stale_search_index()
         await self._settle()
         self.scheduler.start()
         log.info(
@@ -118,6 +119,14 @@ class App:
         await asyncio.to_thread(get_normalizer().lemmatizer.load)
         gc.collect()
         gc.freeze()
+
+    async def _warn_stale_search_index(self) -> None:
+        """Say when an upgrade of the normaliser left posts to reindex for search."""
+        from bot.search_index import stale_index_warning, stale_post_count
+
+        stale = await stale_post_count(self.db)
+        if stale:
+            log.warning("%s", stale_index_warning(stale))
 
     def _warn_unserved_channels(self) -> None:
         """Say which configured channels no enabled source reads."""

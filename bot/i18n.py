@@ -146,6 +146,22 @@ CATALOG: dict[str, dict[str, str]] = {
         "uk": "Дописів не знайдено.",
         "ru": "Постов не найдено.",
     },
+    "search_stopped_empty": {
+        "en": "No match in the {examined} posts searched before the time limit. Narrow the query "
+        "with another word to search further back.",
+        "uk": "Серед {examined} дописів, переглянутих до ліміту часу, збігів немає. Уточніть запит "
+        "ще одним словом, щоб шукати далі в минуле.",
+        "ru": "Среди {examined} постов, просмотренных до лимита времени, совпадений нет. Уточните "
+        "запрос ещё одним словом, чтобы искать дальше в прошлое.",
+    },
+    "search_stopped": {
+        "en": "The search stopped at its time limit: older posts were not searched. Narrow the "
+        "query with another word to search further back.",
+        "uk": "Пошук зупинився на ліміті часу: старіші дописи не переглянуто. Уточніть запит "
+        "ще одним словом, щоб шукати далі в минуле.",
+        "ru": "Поиск остановился на лимите времени: более старые посты не просмотрены. Уточните "
+        "запрос ещё одним словом, чтобы искать дальше в прошлое.",
+    },
     "private_bot": {
         "en": "Sorry, this bot is private. Ask its operator for access.",
         "uk": "Вибачте, це приватний бот. Попросіть доступ у його власника.",

@@ -63,6 +63,10 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 _active = SecretFilter()
 
+NOISY_LOGGERS = ("telethon", "aiogram.event", "apscheduler", "aiosqlite", "pymorphy3")
+"""Libraries whose INFO lines are chatter (pymorphy3 announces every dictionary it loads):
+WARNING and above unless --debug."""
+
 
 def redact(text: str) -> str:
     """Mask secrets in text printed outside logging (error lines on stderr)."""
@@ -81,7 +85,13 @@ def configure_logging(*, debug: bool = False, secrets: Iterable[str] = ()) -> Se
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    if not debug:
-        for noisy in ("telethon", "aiogram.event", "apscheduler", "aiosqlite"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.NOTSET if debug else logging.WARNING)
     return secret_filter
+
+
+def warnings_only(*, debug: bool = False) -> None:
+    """For commands whose output is their answer (`search`, `export`): a success prints no
+    log lines (dictionary loading, migrations), only warnings and errors; --debug shows all."""
+    if not debug:
+        logging.getLogger().setLevel(logging.WARNING)

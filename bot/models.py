@@ -145,6 +145,12 @@ class StoredPost:
     deleted_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def edited(self) -> bool:
+        """Whether the post was edited: chanwatch stored an edit (a version), or the source
+        gave an edit date (an import or a first fetch of a post edited before we saw it)."""
+        return self.version > 0 or self.edit_date is not None
+
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _LINK_PREFIXES = (

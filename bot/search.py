@@ -3,8 +3,9 @@
 A post is in the results exactly when a subscription with the same query matches its
 current text (invariant 3): the FTS expression is only a superset filter built from the
 query, and every candidate is confirmed by the same `CompiledQuery` the alerts use.
-Queries FTS cannot narrow (a regex alone, `channel:` alone) scan newest first within a time
-budget and say when they stopped early.
+Queries FTS cannot narrow (a regex alone, `channel:` alone) scan newest first. Both ways
+run within a time budget (FTS can find many candidates the matcher rejects: a phrase, whose
+words the index does not keep adjacent, or `a -a`) and say when they stopped early.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from bot.models import StoredChannel, StoredPost, to_epoch
+from bot.models import StoredChannel, StoredPost
 from bot.query import (
     FTS_NO_MATCH,
     CompiledQuery,
@@ -32,6 +33,8 @@ from storage.db import Database, Row
 from storage.posts import row_to_post
 
 CHUNK = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
 
 def post_link(channel: StoredChannel, message_id: int) -> str:
@@ -39,6 +42,17 @@ def post_link(channel: StoredChannel, message_id: int) -> str:
     if channel.username:
         return f"https://t.me/{channel.username}/{message_id}"
     return f"https://t.me/c/{channel.telegram_id}/{message_id}"
+
+
+def channel_label(channel: StoredChannel) -> str:
+    """How a channel is named in a result line: `@username`, else its title (on one line),
+    else `c/<numeric id>` as in its links."""
+    if channel.username:
+        return f"@{channel.username}"
+    title = " ".join((channel.title or "").split())
+    if title:
+        return title
+    return f"c/{channel.telegram_id}" if channel.telegram_id is not None else f"#{channel.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,16 @@ class SearchFilters:
     channel_ids: tuple[int, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    # Post dates are whole seconds: a bound with a fraction of a second keeps only the
+    # seconds wholly inside the range (--since 12:00:00.5 leaves out a post of 12:00:00).
+    def since_epoch(self) -> int | None:
+        """The first second in range (UTC epoch seconds), or None."""
+        return None if self.since is None else -((_EPOCH - self.since) // _SECOND)
+
+    def until_epoch(self) -> int | None:
+        """The last second in range (UTC epoch seconds), or None."""
+        return None if self.until is None else (self.until - _EPOCH) // _SECOND
 
 
 def _confirm_documents(
@@ -175,13 +199,18 @@ class ArchiveSearch:
         offset: int,
     ) -> SearchResult:
         result = SearchResult()
-        below = search_repo.rowid_ceiling(to_epoch(filters.until)) + 1 if filters.until else None
-        floor = search_repo.rowid_floor(to_epoch(filters.since)) if filters.since else None
+        started = self._monotonic()
+        until, since = filters.until_epoch(), filters.since_epoch()
+        below = search_repo.rowid_ceiling(until) + 1 if until is not None else None
+        floor = search_repo.rowid_floor(since) if since is not None else None
         skipped = 0
         # Most candidates of an FTS match are confirmed: start with a chunk a little larger
         # than what is wanted and grow it, so a common term costs about `limit` analyses.
         chunk = min(CHUNK, max(16, 2 * (limit + offset)))
         while len(result.hits) < limit:
+            if self._out_of_time(started):
+                result.stopped_early = True
+                break
             async with self._db.read() as conn:
                 rows = await search_repo.match_candidates(
                     conn, expression, below_rowid=below, floor_rowid=floor, limit=chunk
@@ -203,15 +232,15 @@ class ArchiveSearch:
         before: tuple[int, int] | None = None
         skipped = 0
         while len(result.hits) < limit:
-            if self._monotonic() - started > self._budget:
+            if self._out_of_time(started):
                 result.stopped_early = True
                 break
             async with self._db.read() as conn:
                 rows = await search_repo.scan_newest(
                     conn,
                     before=before,
-                    since=to_epoch(filters.since) if filters.since else None,
-                    until=to_epoch(filters.until) if filters.until else None,
+                    since=filters.since_epoch(),
+                    until=filters.until_epoch(),
                     channel_ids=list(filters.channel_ids) if filters.channel_ids else None,
                     limit=CHUNK,
                 )
@@ -222,6 +251,9 @@ class ArchiveSearch:
             if len(rows) < CHUNK:
                 break
         return result
+
+    def _out_of_time(self, started: float) -> bool:
+        return self._monotonic() - started > self._budget
 
     async def _confirm(
         self,

@@ -36,6 +36,21 @@ class TextAnalyser:
         return await asyncio.to_thread(work)
 
 
+async def stale_post_count(db: Database) -> int:
+    """How many archived posts the search index holds from another normaliser version (they
+    are found by the terms of that version until ``chanwatch reindex`` rebuilds them)."""
+    async with db.read() as conn:
+        return await search_repo.count_pending(conn, version=NORMALIZER_VERSION)
+
+
+def stale_index_warning(count: int) -> str:
+    """The one line that tells a user to reindex."""
+    return (
+        f"{count} archived post(s) were indexed for search by an older normaliser: run "
+        "`chanwatch reindex` (until then search can miss some of them)"
+    )
+
+
 def search_index_listener(normalizer: Callable[[], Normalizer] = get_normalizer) -> ChangeListener:
     """An ingest listener that (re)indexes new and edited posts in the same transaction."""
 

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.i18n import text
 from bot.query import QueryError, compile_query
-from bot.search import ArchiveSearch
+from bot.search import ArchiveSearch, channel_label
 from storage.db import Database
 
 PAGE = 5
@@ -25,20 +25,25 @@ class SearchPage(CallbackData, prefix="sp"):
 
 
 async def render_page(
-    db: Database, query: str, page: int, lang: str = "en"
+    db: Database, query: str, page: int, lang: str = "en", *, search: ArchiveSearch | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The text of one results page and its navigation buttons."""
-    result = await ArchiveSearch(db).search(query, limit=PAGE + 1, offset=page * PAGE)
+    search = search or ArchiveSearch(db)
+    result = await search.search(query, limit=PAGE + 1, offset=page * PAGE)
     hits = result.hits[:PAGE]
     if not hits:
+        if result.stopped_early:
+            return text("search_stopped_empty", lang, examined=result.examined), None
         return text("no_match", lang), None
     blocks = [f"{QUERY_MARK}{html.quote(query)} — page {page + 1}"]
+    if result.stopped_early:  # before the posts: the page is cut at Telegram's length limit
+        blocks.append(text("search_stopped", lang))
     for hit in hits:
         body = hit.post.text.replace("\n", " ")
         snippet = body[:300] + ("…" if len(body) > 300 else "")
-        flags = " (deleted)" if hit.post.deleted_at else (" (edited)" if hit.post.version else "")
+        flags = " (deleted)" if hit.post.deleted_at else (" (edited)" if hit.post.edited else "")
         blocks.append(
-            f"<b>{html.quote(hit.channel.title or hit.channel.username or '')}</b>, "
+            f"<b>{html.quote(hit.channel.title or channel_label(hit.channel))}</b>, "
             f"{hit.post.date:%Y-%m-%d %H:%M} UTC{flags}\n{html.quote(snippet)}\n{html.quote(hit.link)}"
         )
     builder = InlineKeyboardBuilder()

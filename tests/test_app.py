@@ -65,3 +65,42 @@ async def test_app_watches_config_channels_and_stores_live_posts(
         await app.stop()
     assert not client.connected
     await app.stop()  # idempotent
+
+
+async def test_app_says_when_posts_need_a_reindex(
+    tmp_path: Path, clock: FakeClock, caplog: Any
+) -> None:
+    import logging
+
+    from bot.query import NORMALIZER_VERSION
+
+    settings = parse_settings(
+        {
+            "bot": {"enabled": False},
+            "telegram": {"enabled": False},
+            "web": {"enabled": False},
+            "storage": {"path": str(tmp_path / "app.db")},
+        },
+        environ={},
+    )
+    app = App(settings, clock=clock)
+    await app.start()
+    await app.stop()
+    assert "chanwatch reindex" not in caplog.text  # an empty archive: nothing to say
+    from storage.db import Database
+
+    async with Database(tmp_path / "app.db") as db, db.write() as conn:
+        await conn.execute(
+            "INSERT INTO channels (telegram_id, username, title, created_at) "
+            "VALUES (1, 'news', 'News', 0)"
+        )
+        await conn.execute(
+            "INSERT INTO posts (channel_id, message_id, date, text, origin, first_seen_at, "
+            "search_version) VALUES (1, 7, 0, 'text', 'live', 0, ?)",
+            (NORMALIZER_VERSION - 1,),
+        )
+    app = App(settings, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await app.start()
+        await app.stop()
+    assert "1 archived post(s) were indexed for search by an older normaliser" in caplog.text

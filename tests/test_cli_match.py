@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.commands import check_query, match
 from bot.errors import UsageError
 from bot.query import QueryError
@@ -155,3 +156,139 @@ def test_real_cli_run_over_the_labelled_corpus(corpus_dir: Path) -> None:
         capture_output=True, text=True, cwd=REPO, check=False, input="",
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.strip() == "unclosed quote at column 1"
+
+
+def test_numeric_ids_print_as_their_json_source_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _posts(
+        tmp_path,
+        '{"id": 1.50, "text": "шахед"}',
+        '{"id": 1e3, "text": "шахед"}',
+        '{"id": -0, "text": "шахед"}',
+        '{"id": -1.0E+2, "text": "шахед"}',
+        '{"id": 12345678901234567890123, "text": "шахед"}',
+        '{"id": null, "text": "шахед"}',
+    )
+    assert _run_match("шахед", path) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "1.50", "1e3", "-0", "-1.0E+2", "12345678901234567890123", "6"
+    ]  # fmt: skip
+
+
+def test_a_string_id_with_a_line_break_or_control_character_is_json_encoded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _posts(
+        tmp_path,
+        '{"id": "n\\nl", "text": "шахед"}',
+        '{"id": "tab\\there", "text": "шахед"}',
+        '{"id": "ls\\u2028ps\\u2029nel\\u0085", "text": "шахед"}',
+        '{"id": "канал/1 «x» \\"q\\"", "text": "шахед"}',
+    )
+    assert _run_match("шахед", path) == 0
+    assert capsys.readouterr().out.split("\n") == [
+        '"n\\nl"',
+        '"tab\\there"',
+        '"ls\\u2028ps\\u2029nel\\u0085"',
+        'канал/1 «x» "q"',
+        "",
+    ]
+
+
+@pytest.mark.parametrize("bad_id", ['{"k": 1}', "[1]", "true", "false"])
+def test_an_id_that_is_not_a_string_or_number_is_an_error_after_earlier_matches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad_id: str
+) -> None:
+    path = _posts(
+        tmp_path,
+        '{"id": "first", "text": "шахед"}',
+        f'{{"id": {bad_id}, "text": "нічого"}}',
+        '{"id": "third", "text": "шахед"}',
+    )
+    assert main(["match", "шахед", "--input", path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "first\n"
+    assert captured.err == f"{path}: line 2: id must be a string or a number\n"
+
+
+def _stdin_bytes(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+NOT_UTF8 = '{"id": "a", "text": "шахед"}\n'.encode() + b'{"id": "b", "text": "\xff"}\n'
+
+
+def test_a_line_that_is_not_utf8_is_named_after_earlier_matches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(NOT_UTF8)
+    assert main(["match", "шахед", "--input", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "a\n"
+    assert captured.err == f"{path}: line 2: not UTF-8 text\n"
+
+
+def test_stdin_that_is_not_utf8_is_an_error_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin_bytes(monkeypatch, NOT_UTF8)
+    assert main(["match", "шахед"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "a\n"
+    assert captured.err == "<stdin>: line 2: not UTF-8 text\n"
+
+
+def test_a_byte_order_mark_at_the_start_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = b"\xef\xbb\xbf" + '{"id": "bom", "text": "шахед"}\r\n{"text": "шахед"}\n'.encode()
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(data)
+    assert _run_match("шахед", str(path)) == 0
+    assert capsys.readouterr().out == "bom\n2\n"
+    _stdin_bytes(monkeypatch, data)
+    assert _run_match("шахед", None) == 0
+    assert capsys.readouterr().out == "bom\n2\n"
+    # only at the start: a BOM further on is part of the line (and not JSON)
+    path.write_bytes(b'{"text": "x"}\n\xef\xbb\xbf{"text": "x"}\n')
+    with pytest.raises(UsageError, match="line 2: invalid JSON"):
+        _run_match("шахед", str(path))
+
+
+HEAVY = ("pydantic", "aiogram", "telethon", "aiohttp", "asyncio", "ssl", "rich")
+
+_WRAPPER = """
+import json, runpy, sys
+sys.argv = ["chanwatch", "match", "шахед"]
+try:
+    runpy.run_module("bot", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    status = exc.code
+loaded = sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv_heavy))
+print(json.dumps({"status": status, "loaded": loaded}))
+"""
+
+
+def test_match_imports_nothing_heavy() -> None:
+    code = _WRAPPER.replace("sys.argv_heavy", repr(HEAVY))
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input='{"id": "p", "text": "шахеди"}\n',
+        capture_output=True, text=True, cwd=REPO, check=False, timeout=60,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert lines[:-1] == ["p"], result.stderr
+    assert json.loads(lines[-1]) == {"status": 0, "loaded": []}
+
+
+@pytest.mark.parametrize(("query", "column"), [("NOT Kharkiv OR Odesa", 1), ("ППО OR -шахед", 8)])
+def test_check_query_explains_why_each_side_of_or_needs_a_positive_term(
+    capsys: pytest.CaptureFixture[str], query: str, column: int
+) -> None:
+    assert main(["check-query", query]) == 2
+    assert capsys.readouterr().err == (
+        "each side of OR needs a positive term (NOT x OR y would match almost every post) "
+        f"at column {column}\n"
+    )

@@ -22,6 +22,7 @@ OTHER = ChannelRef(2002, "other_chan")
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 EDITED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 DELETED_AT = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+IMPORTED_EDIT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)  # an edit before the import
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def config(tmp_path: Path) -> Path:
             [
                 Post(NEWS, 1, T0, "Санкції проти Росії посилено."),
                 Post(OTHER, 2, T0 + timedelta(days=1), "Нові санкцій пакети."),
-                Post(NEWS, 3, T0 + timedelta(days=2), "Про погоду."),
+                Post(NEWS, 3, T0 + timedelta(days=2), "Про погоду.", edit_date=IMPORTED_EDIT),
             ],
             origin=PostOrigin.IMPORT,
         )
@@ -186,3 +187,28 @@ def test_errors_exit_2_and_leave_no_file(
     assert "unclosed quote" in capsys.readouterr().err
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_an_edit_date_from_the_import_means_edited(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (row,) = jsonl(capsys, ["export", "погода", "--format", "jsonl", "--config", str(config)])
+    assert (row["edited"], row["edit_date"], row["versions"]) == (True, "2026-11-03T09:00:00Z", [])
+
+
+def test_missing_archive_and_empty_dates_exit_2(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["export", "санкції", "--format", "jsonl"]
+    assert chanwatch([*base, "--config", str(config), "--until", ""]) == 2
+    (err,) = error_lines(capsys.readouterr().err)
+    assert err == "--until: expected a date (2026-11-01) or ISO time (2026-11-01T10:00), got ''"
+    missing = tmp_path / "gone" / "archive.db"
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text(f'[storage]\npath = "{missing.as_posix()}"\n', encoding="utf-8")
+    assert chanwatch([*base, "--config", str(elsewhere)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"storage.path: no archive at {missing.as_posix()} "
+        "(run chanwatch run or chanwatch import first)"
+    ]
+    assert not missing.parent.exists()

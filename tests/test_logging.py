@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.logging_setup import SecretFilter, configure_logging
+from bot.logging_setup import SecretFilter, configure_logging, warnings_only
 
 
 def test_registered_secrets_and_bot_urls_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,3 +27,33 @@ def test_registered_secrets_and_bot_urls_are_masked(capsys: pytest.CaptureFixtur
 def test_bare_token_shape_is_masked() -> None:
     text = SecretFilter().redact("token 987654321:AAF-abcdefghijklmnopqrstuvwxyz012345 leaked")
     assert "AAF-" not in text
+
+
+def test_library_info_chatter_is_hidden_unless_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    loading = logging.getLogger("pymorphy3.opencorpora_dict.wrapper")
+    configure_logging()
+    loading.info("Loading dictionaries from /somewhere")
+    loading.warning("a dictionary is damaged")
+    err = capsys.readouterr().err
+    assert "Loading dictionaries" not in err and "a dictionary is damaged" in err
+    configure_logging(debug=True)
+    loading.info("Loading dictionaries from /somewhere")
+    assert "Loading dictionaries" in capsys.readouterr().err
+    configure_logging()
+
+
+def test_warnings_only_silences_our_info_lines_unless_debug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = logging.getLogger("storage.db")
+    configure_logging()
+    warnings_only()
+    log.info("applying migration 0001_archive")
+    log.warning("something to act on")
+    err = capsys.readouterr().err
+    assert "applying migration" not in err and "something to act on" in err
+    configure_logging(debug=True)
+    warnings_only(debug=True)
+    log.info("applying migration 0001_archive")
+    assert "applying migration" in capsys.readouterr().err
+    configure_logging()

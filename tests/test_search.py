@@ -10,9 +10,9 @@ import pytest
 
 from bot.app import build_ingestor
 from bot.ingest import Ingestor
-from bot.models import ChannelRef, Post, PostOrigin
+from bot.models import ChannelRef, Post, PostOrigin, StoredChannel
 from bot.query import Document, compile_query
-from bot.search import ArchiveSearch, SearchFilters
+from bot.search import ArchiveSearch, SearchFilters, channel_label
 from storage.db import Database
 from tests.conftest import FakeClock
 
@@ -155,3 +155,65 @@ async def test_corpus_labelled_queries_through_search(
         result = await search.search(case["query"], limit=100)
         got = {by_message[h.post.message_id] for h in result.hits}
         assert got == set(case["expect"]), case["query"]
+
+
+async def test_indexed_query_stops_at_time_budget(db: Database, clock: FakeClock) -> None:
+    # `a -a`: FTS finds every post with the word and the matcher rejects each one, so the
+    # indexed path reads candidate after candidate: the time budget must stop it too.
+    ingestor = build_ingestor(db, clock=clock)
+    await ingestor.ingest_batch(
+        [Post(NEWS, i, T0 + timedelta(minutes=i), f"Санкції, допис {i}") for i in range(1, 41)],
+        origin=PostOrigin.IMPORT,
+    )
+    ticks = iter(range(1000))  # each look at the clock is one second later
+    search = ArchiveSearch(db, time_budget_seconds=1.5, monotonic=lambda: float(next(ticks)))
+    result = await search.search("санкції -санкції", limit=1)
+    assert result.used_index and result.stopped_early
+    assert result.hits == [] and 0 < result.examined < 40  # the first chunk, not all 40
+    unbounded = await ArchiveSearch(db).search("санкції -санкції", limit=1)
+    assert unbounded.examined == 40 and not unbounded.stopped_early
+
+
+async def test_fractional_bounds_keep_only_whole_seconds_inside(
+    db: Database, archive: Ingestor
+) -> None:
+    # Post 2 is dated 09:00:00 exactly; post dates are whole seconds.
+    at = T0 + timedelta(hours=1)
+    half = timedelta(milliseconds=500)
+    search = ArchiveSearch(db)
+    for query in ("санкції", "/санкц/"):  # the indexed path and the scan
+        assert 2 not in _ids(await search.search(query, filters=SearchFilters(since=at + half)))
+        assert 2 in _ids(await search.search(query, filters=SearchFilters(since=at - half)))
+        assert 2 in _ids(await search.search(query, filters=SearchFilters(until=at + half)))
+        assert 2 not in _ids(await search.search(query, filters=SearchFilters(until=at - half)))
+        one_second = SearchFilters(since=at, until=at + half)
+        assert _ids(await search.search(query, filters=one_second)) == [2], query
+
+
+async def test_imported_edit_date_makes_a_post_edited(db: Database, clock: FakeClock) -> None:
+    ingestor = build_ingestor(db, clock=clock)
+    await ingestor.ingest_batch(
+        [
+            Post(NEWS, 1, T0, "Заява про обмін.", edit_date=T0 + timedelta(hours=2)),
+            Post(NEWS, 2, T0 + timedelta(hours=1), "Заява про перемовини."),
+        ],
+        origin=PostOrigin.IMPORT,
+    )
+    hits = {h.post.message_id: h.post for h in (await ArchiveSearch(db).search("заява")).hits}
+    assert (hits[1].version, hits[1].edited) == (0, True)  # the export gave an edit date
+    assert (hits[2].version, hits[2].edited) == (0, False)
+    await ingestor.ingest(
+        Post(NEWS, 2, T0 + timedelta(hours=1), "Заява про перемовини, оновлено."),
+        origin=PostOrigin.LIVE,
+    )
+    (edited,) = [h.post for h in (await ArchiveSearch(db).search("оновлено")).hits]
+    assert (edited.version, edited.edited) == (1, True)  # an edit chanwatch saw
+
+
+def test_channel_label_names_a_channel_without_username() -> None:
+    def channel(username: str | None, title: str | None) -> StoredChannel:
+        return StoredChannel(7, 4242, username, title, None, "telegram", True, True)
+
+    assert channel_label(channel("official_news", "Official News")) == "@official_news"
+    assert channel_label(channel(None, "Канал\tбез  імені\n")) == "Канал без імені"
+    assert channel_label(channel(None, None)) == "c/4242"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from bot.config import Settings, load_settings
-from bot.logging_setup import configure_logging
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +22,26 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+QUERY_HELP = (
+    "the query (see `chanwatch check-query`); it may start with - (e.g. -word) where that is "
+    "not an option of this command, and `-- QUERY` also works"
+)
+
+
+def add_query_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional QUERY (``args.query``); `bot.cli.query_argv` lets it start with `-`."""
+    parser.add_argument("query", metavar="QUERY", help=QUERY_HELP)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Load the settings named by --config and set up logging that masks their secrets."""
+    """Load the settings named by --config and set up logging that masks their secrets.
+
+    The config module (pydantic) is imported here, not at import time: every command module
+    is imported to build the parser, and `chanwatch match` must not pay for it.
+    """
+    from bot.config import load_settings
+    from bot.logging_setup import configure_logging
+
     settings = load_settings(args.config)
     secrets = [
         s.get_secret_value()

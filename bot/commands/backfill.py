@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from bot.commands._common import add_config_argument, settings_from
-from bot.config import Settings
 from bot.errors import ConfigError, RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,4 +114,6 @@ async def _backfill(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Backfill one channel."""
+    import asyncio
+
     return asyncio.run(_backfill(args))

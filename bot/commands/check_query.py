@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from bot.commands._common import add_query_argument
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `check-query` command."""
@@ -18,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Exit 2 with the problem and its column when the query is invalid."
         ),
     )
-    p.add_argument("query", metavar="QUERY")
+    add_query_argument(p)
     p.add_argument(
         "--json",
         action="store_true",

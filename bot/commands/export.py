@@ -9,7 +9,6 @@ same fields (versions as a list). Newest posts first, as `chanwatch search` list
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
 import json
@@ -22,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from bot.commands._common import add_config_argument, settings_from
+from bot.commands._common import add_config_argument, add_query_argument, settings_from
 from bot.commands.search import parse_when
 from bot.errors import RuntimeFailure, UsageError
 
@@ -60,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     add_config_argument(parser)
-    parser.add_argument("query", metavar="QUERY")
+    add_query_argument(parser)
     parser.add_argument(
         "--format", required=True, choices=("csv", "jsonl"), help="csv or jsonl (JSON Lines)"
     )
@@ -90,7 +89,7 @@ def record(hit: SearchHit, versions: Sequence[Any]) -> dict[str, Any]:
         "message_id": post.message_id,
         "link": hit.link,
         "date": iso(post.date),
-        "edited": post.version > 0,
+        "edited": post.edited,
         "edit_date": iso(post.edit_date),
         "deleted_at": iso(post.deleted_at),
         "media_kind": post.media_kind.value,
@@ -185,6 +184,8 @@ async def export_posts(
     page: int | None = None,
 ) -> int:
     """Write every matching post (with versions and deletion time); how many were written."""
+    import asyncio
+
     from bot.search import ArchiveSearch
     from storage import posts as post_repo
 
@@ -215,16 +216,17 @@ async def _channel_ids(db: Database, names: Sequence[str]) -> tuple[int, ...]:
 
 
 async def _export(args: argparse.Namespace, stream: IO[str]) -> int:
+    from bot.commands._archive import open_archive
+    from bot.logging_setup import warnings_only
     from bot.query import compile_query
     from bot.search import SearchFilters
-    from storage.db import Database
 
     compiled = compile_query(args.query)  # a QueryError exits 2 before touching the archive
-    since = parse_when(args.since, "--since", end_of_day=False) if args.since else None
-    until = parse_when(args.until, "--until", end_of_day=True) if args.until else None
+    since = parse_when(args.since, "--since", end_of_day=False) if args.since is not None else None
+    until = parse_when(args.until, "--until", end_of_day=True) if args.until is not None else None
     settings = settings_from(args)
-    db = Database(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms)
-    await db.open()
+    warnings_only(debug=bool(getattr(args, "debug", False)))
+    db = await open_archive(settings)
     try:
         channel_ids = await _channel_ids(db, args.channel) if args.channel else None
         writer = Writer(stream, args.format)
@@ -240,6 +242,8 @@ async def _export(args: argparse.Namespace, stream: IO[str]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Export matching posts to stdout or --out (written whole, or not at all)."""
+    import asyncio
+
     if args.out is None:
         count = asyncio.run(_export(args, sys.stdout))
         print(f"exported {count} post(s)", file=sys.stderr)

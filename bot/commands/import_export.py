@@ -13,7 +13,6 @@ edit. Exports do not say which posts were deleted, so no deletion is recorded.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -367,6 +366,8 @@ async def _import(args: argparse.Namespace) -> ImportSummary:
 
 def run(args: argparse.Namespace) -> int:
     """Import an export; print the summary (stderr, and JSON on stdout with --json)."""
+    import asyncio
+
     summary = asyncio.run(_import(args))
     for line in summary.lines():
         print(line, file=sys.stderr)

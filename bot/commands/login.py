@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 
@@ -69,4 +68,6 @@ async def _login(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Log in interactively."""
+    import asyncio
+
     return asyncio.run(_login(args))

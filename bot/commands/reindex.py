@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from bot.commands._common import add_config_argument, settings_from
@@ -60,4 +59,6 @@ async def _reindex(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Rebuild the search index."""
+    import asyncio
+
     return asyncio.run(_reindex(args))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 
 from bot.commands._common import add_config_argument, settings_from
@@ -22,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.app import App
 
     settings = settings_from(args)
@@ -39,4 +40,6 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run until a stop signal; exit 0 after a clean shutdown."""
+    import asyncio
+
     return asyncio.run(_serve(args))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from bot.commands._common import add_config_argument, settings_from
+from bot.commands._common import add_config_argument, add_query_argument, settings_from
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     add_config_argument(parser)
-    parser.add_argument("query", metavar="QUERY")
+    add_query_argument(parser)
     parser.add_argument("--channel", action="append", help="only this channel (repeatable)")
     parser.add_argument("--since", help="from this date or ISO time (UTC), inclusive")
     parser.add_argument("--until", help="up to this date or ISO time (UTC), inclusive")
@@ -39,17 +38,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def parse_when(value: str, option: str, *, end_of_day: bool) -> datetime:
-    """A date (`2026-11-01`) or ISO time (`2026-11-01T10:00`), taken as UTC if it has no zone."""
+    """A date (`2026-11-01`, `20261101`, any ISO date) or ISO time (`2026-11-01T10:00`), taken
+    as UTC if it has no zone. A date is its whole day: from its start, or with `end_of_day`
+    (an --until bound) to its end."""
     try:
-        if len(value) == 10:
-            day = datetime.fromisoformat(value).date()
-            moment = datetime.combine(day, time.max if end_of_day else time.min)
-        else:
-            moment = datetime.fromisoformat(value)
+        moment = datetime.combine(date.fromisoformat(value), time.max if end_of_day else time.min)
     except ValueError:
-        raise UsageError(
-            f"{option}: expected a date (2026-11-01) or ISO time (2026-11-01T10:00), got {value!r}"
-        ) from None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise UsageError(
+                f"{option}: expected a date (2026-11-01) or ISO time (2026-11-01T10:00), "
+                f"got {value!r}"
+            ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -81,12 +82,13 @@ def _json_line(hit: SearchHit) -> str:
     return json.dumps(
         {
             "channel": hit.channel.username,
+            "channel_title": hit.channel.title,
             "channel_id": hit.channel.telegram_id,
             "message_id": post.message_id,
             "link": hit.link,
             "date": post.date.isoformat().replace("+00:00", "Z"),
             "text": post.text,
-            "edited": post.version > 0,
+            "edited": post.edited,
             "deleted": post.deleted_at is not None,
             "deleted_at": post.deleted_at.isoformat().replace("+00:00", "Z")
             if post.deleted_at
@@ -98,6 +100,8 @@ def _json_line(hit: SearchHit) -> str:
 
 
 def _print_result(result: SearchResult, *, as_json: bool) -> None:
+    from bot.search import channel_label
+
     if as_json:
         for hit in result.hits:
             sys.stdout.write(_json_line(hit) + "\n")
@@ -108,23 +112,33 @@ def _print_result(result: SearchResult, *, as_json: bool) -> None:
             text, _ = excerpt(hit.post.text, [(h.start, h.end) for h in hit.hits])
             flags = "".join(
                 f" [{flag}]"
-                for flag, on in (("edited", hit.post.version > 0), ("deleted", hit.post.deleted_at))
+                for flag, on in (("edited", hit.post.edited), ("deleted", hit.post.deleted_at))
                 if on
             )
-            date = hit.post.date.strftime("%Y-%m-%d %H:%M")
-            sys.stdout.write(f"{date}\t@{hit.channel.username}\t{hit.link}{flags}\t{text}\n")
+            when = hit.post.date.strftime("%Y-%m-%d %H:%M")
+            label = channel_label(hit.channel)
+            sys.stdout.write(f"{when}\t{label}\t{hit.link}{flags}\t{text}\n")
     if result.stopped_early:
-        print(
-            f"search stopped after {result.examined} posts (time budget): this query cannot use "
-            "the index; narrow it with a word, --channel or --since",
-            file=sys.stderr,
-        )
+        print(budget_notice(result), file=sys.stderr)
+
+
+def budget_notice(result: SearchResult) -> str:
+    """The line that says a search stopped at its time budget, and how to narrow it."""
+    why = (
+        "most posts the index found for this query do not match it; narrow it with --channel "
+        "or --since"
+        if result.used_index
+        else "this query cannot use the index; narrow it with a word, --channel or --since"
+    )
+    return f"search stopped after {result.examined} posts (time budget): {why}"
 
 
 def _print_rich(result: SearchResult) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from bot.search import channel_label
 
     table = Table(show_lines=True)
     table.add_column("date (UTC)", no_wrap=True)
@@ -137,34 +151,40 @@ def _print_rich(result: SearchResult) -> None:
             rich_text.stylize("bold yellow", start, end)
         if hit.post.deleted_at:
             rich_text.append("  [deleted]", style="red")
-        elif hit.post.version:
+        elif hit.post.edited:
             rich_text.append("  [edited]", style="cyan")
         table.add_row(
             hit.post.date.strftime("%Y-%m-%d %H:%M"),
-            f"@{hit.channel.username}\n{hit.link}",
+            Text(f"{channel_label(hit.channel)}\n{hit.link}"),  # a title is text, not markup
             rich_text,
         )
     console = Console()
     if result.hits:
         console.print(table)
+    elif result.stopped_early:
+        console.print(
+            f"no match in the {result.examined} posts examined before the time budget ran out",
+            highlight=False,
+        )
     else:
         console.print("no posts match")
 
 
 async def _search(args: argparse.Namespace) -> int:
+    from bot.commands._archive import open_archive
+    from bot.logging_setup import warnings_only
     from bot.query import compile_query
     from bot.search import ArchiveSearch, SearchFilters
     from storage import channels as channel_repo
-    from storage.db import Database
 
     if args.limit <= 0:
         raise UsageError(f"--limit: must be a positive integer, got {args.limit}")
     compiled = compile_query(args.query)  # a QueryError exits 2 before touching the archive
-    since = parse_when(args.since, "--since", end_of_day=False) if args.since else None
-    until = parse_when(args.until, "--until", end_of_day=True) if args.until else None
+    since = parse_when(args.since, "--since", end_of_day=False) if args.since is not None else None
+    until = parse_when(args.until, "--until", end_of_day=True) if args.until is not None else None
     settings = settings_from(args)
-    db = Database(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms)
-    await db.open()
+    warnings_only(debug=bool(getattr(args, "debug", False)))
+    db = await open_archive(settings)
     try:
         channel_ids: tuple[int, ...] | None = None
         if args.channel:
@@ -189,4 +209,6 @@ async def _search(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Search the archive."""
+    import asyncio
+
     return asyncio.run(_search(args))

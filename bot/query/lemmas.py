@@ -27,6 +27,10 @@ MODE_RU: Final = "ru"
 MODE_BOTH: Final = "both"
 
 _UK_ONLY: Final = frozenset("іїєґ")
+_CITED_CASES: Final = frozenset((None, "nomn"))
+"""Cases of a parse in which a word is cited: the nominative, or no case (verbs, adverbs)."""
+_ENGLISH_FIXES: Final = {"gone": "go"}
+"""Forms the English lemmatiser's data gets wrong (it gives ``gone`` the lemma ``gan``)."""
 _RU_ONLY: Final = frozenset("ыэъ")
 _CANON_APOSTROPHE: Final = "\u02bc"
 
@@ -95,10 +99,46 @@ class Lemmatizer:
             return self._cyrillic(folded, mode)
         return self._latin(folded)
 
-    def _latin(self, folded: str) -> frozenset[str]:
+    def query_lemmas(self, folded: str) -> frozenset[str]:
+        """The lemmas a query word stands for: of its lemma set (``MODE_BOTH``), the lemmas
+        it is a cited form of when a dictionary knows it.
+
+        A user types a word in its nominative (or infinitive) form: ``київ`` means the city,
+        not the genitive plural of ``кий``, while ``діти`` keeps both of its nominative
+        readings (``дитина`` and the verb ``діти``) and ``атаки`` both ``атака`` and the
+        plural-only ``атаки``. A word in an oblique case only (``києві``), and a word no
+        dictionary knows (``шахеди``), keep the whole union of their parses."""
+        everything = self.lemmas(folded, MODE_BOTH)
+        if len(everything) < 2 or not folded.isalpha():
+            return everything
+        if not any(_is_cyrillic(ch) for ch in folded):
+            return everything
         word = folded.replace(_CANON_APOSTROPHE, "'")
-        lemma = _clean(str(self._english().lemmatize(word, lang="en")))
-        return frozenset((lemma or folded,))
+        cited: set[str] = set()
+        for lang in self._languages(folded, MODE_BOTH):
+            morph = self._analyzer(lang)
+            if not morph.word_is_known(word):
+                continue
+            for parse in morph.parse(word):
+                stack = parse.methods_stack
+                if len(stack) == 1 and type(stack[0][0]) is self._dictionary_unit:
+                    if parse.tag.case in _CITED_CASES:
+                        cited.add(_clean(parse.normal_form))
+        cited &= everything
+        return frozenset(cited) if cited else everything
+
+    def _latin(self, folded: str) -> frozenset[str]:
+        """English lemmas: the lemmatiser's, and its lemma of that lemma (``defences`` →
+        ``defence`` → ``defense``, which is what ``defence`` gives); a word it does not know
+        in lower case is also tried capitalised (``ukrainians`` → ``Ukrainian``)."""
+        word = folded.replace(_CANON_APOSTROPHE, "'")
+        lemmatize = self._english().lemmatize
+        first = _ENGLISH_FIXES.get(word) or str(lemmatize(word, lang="en"))
+        found = {first, str(lemmatize(first, lang="en"))}
+        if first == word:
+            found.add(str(lemmatize(word.capitalize(), lang="en")))
+        cleaned = frozenset(lemma for lemma in map(_clean, found) if lemma)
+        return cleaned or frozenset((folded,))
 
     def _languages(self, folded: str, mode: str) -> tuple[str, ...]:
         letters = set(folded)

@@ -47,7 +47,7 @@ from bot.query.names import (
 if TYPE_CHECKING:
     from bot.query.regex import BoundedRegex
 
-NORMALIZER_VERSION: Final = 1
+NORMALIZER_VERSION: Final = 2
 """Bump when tokenising, folding, dictionaries or lemma rules change (``chanwatch reindex``)."""
 
 _MARKS: Final = (
@@ -440,10 +440,7 @@ class Normalizer:
 
     def query_lemmas(self, folded: str) -> frozenset[str]:
         """The lemmas a query word stands for (see ``Lemmatizer.query_lemmas``)."""
-        found = self.lemmas(folded, MODE_BOTH)
-        if folded in found and len(found) > 1:
-            return frozenset((folded,))
-        return found
+        return self.lemmatizer.query_lemmas(folded)
 
     def analyse(self, text: str) -> Analysis:
         """Normalise ``text`` once into an Analysis."""

@@ -294,7 +294,11 @@ def _check_positive(root: Node) -> None:
     if isinstance(root, Or):
         for child in root.children:
             if _matches_nothing_required(child):
-                raise QueryError("each side of OR needs a positive term", child.column)
+                raise QueryError(
+                    "each side of OR needs a positive term "
+                    "(NOT x OR y would match almost every post)",
+                    child.column,
+                )
     raise QueryError("a query needs at least one positive term", 1)
 
 

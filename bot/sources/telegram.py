@@ -139,7 +139,8 @@ def message_to_post(message: types.TypeMessage, channel: ChannelRef) -> Post | N
         grouped_id=message.grouped_id,
         views=message.views,
         author=message.post_author,
-        edit_date=_utc(message.edit_date),
+        # edit_hide: Telegram marks the change as not an edit (e.g. only buttons changed)
+        edit_date=None if message.edit_hide else _utc(message.edit_date),
         reply_to=reply.reply_to_msg_id if isinstance(reply, types.MessageReplyHeader) else None,
     )
 

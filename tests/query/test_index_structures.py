@@ -202,7 +202,7 @@ def test_the_chunk_cache_follows_text_mode_and_subscriptions() -> None:
     # the per-chunk anchor cache is keyed by text mode (the same chunk has other lemmas in
     # a Russian text than in a Ukrainian one) and forgotten when the index's anchors change
     index = SubscriptionIndex()
-    index.add(1, "жить")
+    index.add(1, "живет")  # Russian only ("жить" is also a Ukrainian form of "жити")
     index.add(2, '"жили мы"')
     russian = Document("Жили мы там.")  # "ы": a Russian text, "жили" is a form of "жить"
     ukrainian = Document("Жили ми там і тут.")  # "і": a Ukrainian text, "жити" or "жила"

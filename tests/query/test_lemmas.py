@@ -49,3 +49,53 @@ def test_query_word_in_dictionary_form_means_that_lemma() -> None:
 def test_numbers_are_their_own_lemma() -> None:
     assert lemmas("19") == {"19"}
     assert lemmas("g7") == {"g7"}
+
+
+def _matching(query: str, texts: list[str]) -> list[str]:
+    from bot.query import Document, compile_query
+
+    compiled = compile_query(query)
+    return [text for text in texts if compiled.matches(Document(text))]
+
+
+def test_a_query_word_that_is_also_a_lemma_keeps_its_other_nominative_readings() -> None:
+    # "діти" is the verb's infinitive and the plural of "дитина"; "атаки" both the plural of
+    # "атака" and a plural-only noun: a user typing them means every form of the noun
+    cases = {
+        "діти": ["Загинули троє дітей.", "Допомога дітям.", "Одна дитина поранена."],
+        "атаки": ["Масована атака вночі.", "Після атак на енергетику."],
+        "сили": ["Сил не бракує.", "Сила духу."],
+        "кроки": ["Ще один крок.", "Кроків буде більше."],
+        "шахеди": ["Збито 40 шахедів.", "Шахед влучив у будинок.", "Над містом шахеда."],
+        "хаймарси": ["Нові хаймарсів партії."],
+        "байрактари": ["Байрактар знищив ціль."],
+    }
+    for query, texts in cases.items():
+        assert _matching(query, texts) == texts, query
+    assert _matching('"ударні шахеди"', ["Вночі ударних шахедів було 80."])
+
+
+def test_a_query_word_means_the_lemmas_it_is_the_nominative_of() -> None:
+    normalizer = get_normalizer()
+    assert normalizer.query_lemmas("діти") == {"дитина", "діти"}
+    assert normalizer.query_lemmas("київ") == {"київ"}  # not the genitive plural of "кий"
+    assert "київ" in normalizer.query_lemmas("києві")  # an oblique form keeps every reading
+    assert "шахед" in normalizer.query_lemmas("шахеди")  # a guessed word keeps every guess
+
+
+def test_english_plurals_and_spelling_variants_meet() -> None:
+    assert _matching("Ukrainian", ["Ukrainians celebrated.", "the ukrainians"]) == [
+        "Ukrainians celebrated.",
+        "the ukrainians",
+    ]
+    assert _matching("Ukrainians", ["A Ukrainian soldier."]) == ["A Ukrainian soldier."]
+    assert _matching("Russians", ["Russian drones"]) == ["Russian drones"]
+    assert _matching("defence", ["air defences", "the defense ministry"]) == [
+        "air defences",
+        "the defense ministry",
+    ]
+    assert _matching("go", ["the talks have gone well", "we went"]) == [
+        "the talks have gone well",
+        "we went",
+    ]
+    assert lemmas("gone") == {"go"}

@@ -127,3 +127,11 @@ def test_bare_channel_id() -> None:
     assert bare_channel_id(-1000000000123) == 123
     assert bare_channel_id(types.PeerChannel(5)) == 5
     assert bare_channel_id(42) is None
+
+
+def test_an_edit_telegram_hides_is_not_an_edit() -> None:
+    edited = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    shown = message_to_post(kit.message(123, 1, "text", edit_date=edited), REF)
+    hidden = message_to_post(kit.message(123, 2, "text", edit_date=edited, edit_hide=True), REF)
+    assert shown is not None and shown.edit_date == edited
+    assert hidden is not None and hidden.edit_date is None
