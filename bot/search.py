@@ -155,6 +155,9 @@ class ArchiveSearch:
         self._channel_cache.clear()
         if expression == FTS_NO_MATCH:
             return SearchResult()
+        # The time budget is for the search, not for loading the dictionaries (a first
+        # search in a process, e.g. a regex that compiled without them)
+        await asyncio.to_thread(get_normalizer().lemmatizer.load)
         if expression is None:
             return await self._scan(compiled, filters, limit, offset)
         return await self._indexed(compiled, expression, filters, limit, offset)

@@ -11,7 +11,7 @@ import pytest
 from bot.app import build_ingestor
 from bot.ingest import Ingestor
 from bot.models import ChannelRef, Post, PostOrigin, StoredChannel
-from bot.query import Document, compile_query
+from bot.query import Document, compile_query, get_normalizer
 from bot.search import ArchiveSearch, SearchFilters, channel_label
 from storage.db import Database
 from tests.conftest import FakeClock
@@ -172,6 +172,28 @@ async def test_indexed_query_stops_at_time_budget(db: Database, clock: FakeClock
     assert result.hits == [] and 0 < result.examined < 40  # the first chunk, not all 40
     unbounded = await ArchiveSearch(db).search("санкції -санкції", limit=1)
     assert unbounded.examined == 40 and not unbounded.stopped_early
+
+
+async def test_loading_the_dictionaries_is_not_part_of_the_budget(
+    db: Database, archive: Ingestor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a regex compiles without the dictionaries, so a first search in a process would load
+    # them inside its time budget: they are loaded before the budget's clock starts
+    lemmatizer = get_normalizer().lemmatizer
+    loaded = lemmatizer.load
+    calls: list[str] = []
+
+    def load() -> None:
+        loaded()
+        calls.append("load")
+
+    def monotonic() -> float:
+        calls.append("clock")
+        return 0.0
+
+    monkeypatch.setattr(lemmatizer, "load", load)
+    result = await ArchiveSearch(db, monotonic=monotonic).search("/санкц/")
+    assert result.hits and calls[0] == "load" and "clock" in calls
 
 
 async def test_fractional_bounds_keep_only_whole_seconds_inside(
