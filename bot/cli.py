@@ -6,9 +6,10 @@ Command modules import nothing heavy at import time, so `match` starts fast.
 A QUERY may start with `-` (`chanwatch match -шахед`, `chanwatch search -ППО --limit 5`):
 argparse would take such a token for an unknown option, so `main` first moves it behind a
 `--` (`query_argv`). For a command with a QUERY argument, a token that starts with `-` is the
-query unless it is one of that command's own options (exactly, as `--opt=value`, or a long
-option's unambiguous abbreviation), a value of the option before it, or looks like an unknown
-long option (`--` and an ASCII letter, which argparse then reports).
+query unless it is one of that command's own options (exactly, as `--opt=value`, as `-oVALUE`
+for a short option that takes a value, or a long option's unambiguous abbreviation), a value
+of the option before it, or looks like an unknown long option (`--` and an ASCII letter,
+which argparse then reports).
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class _Options:
         if token in self.by_string:
             return self.by_string[token], False
         if not token.startswith("--"):
+            # `-iFILE`: a short option that takes a value, with the value attached (argparse
+            # reads it so; a one-token query starting with `-` has no positive term anyway)
+            action = self.by_string.get(token[:2])
+            if action is not None and action.nargs != 0:
+                return action, True
             return None, False
         name, equals, _ = token.partition("=")
         if name in self.by_string:

@@ -185,6 +185,7 @@ def test_a_string_id_with_a_line_break_or_control_character_is_json_encoded(
         '{"id": "tab\\there", "text": "шахед"}',
         '{"id": "ls\\u2028ps\\u2029nel\\u0085", "text": "шахед"}',
         '{"id": "канал/1 «x» \\"q\\"", "text": "шахед"}',
+        '{"id": "", "text": "шахед"}',
     )
     assert _run_match("шахед", path) == 0
     assert capsys.readouterr().out.split("\n") == [
@@ -192,6 +193,7 @@ def test_a_string_id_with_a_line_break_or_control_character_is_json_encoded(
         '"tab\\there"',
         '"ls\\u2028ps\\u2029nel\\u0085"',
         'канал/1 «x» "q"',
+        '""',  # not an empty line
         "",
     ]
 

@@ -78,7 +78,6 @@ def test_a_query_inside_a_longer_one_still_matches(
     [
         (["match", "-шахед", "--input", "f"], ["match", "--input", "f", "--", "-шахед"]),
         (["match", "-шахед", "-i", "-"], ["match", "-i", "-", "--", "-шахед"]),
-        (["match", "-ifile"], ["match", "--", "-ifile"]),  # a query: only exact short options
         (["match", "-x", "y"], ["match", "--", "-x", "y"]),  # order kept: `y` is left over
         (["match", "-x", "--", "-y"], ["match", "--", "-x", "-y"]),
         (["--debug", "search", "-x", "--json"], ["--debug", "search", "--json", "--", "-x"]),
@@ -97,6 +96,8 @@ def test_query_argv_moves_a_dash_query_behind_double_dash(
         ["match", "шахед", "--input", "f"],
         ["match", "--", "-шахед"],
         ["match", "-h"],
+        ["match", "-ifile", "q"],  # -i with its value attached, as argparse reads it
+        ["match", "q", "-ifile"],
         ["match", "q", "--explian"],  # an unknown long option is left for argparse to report
         ["search", "x", "--limit", "-5"],  # -5 is the value of --limit, not a query
         ["search", "--limit", "-ППО", "x"],  # the value of --limit, however odd

@@ -3,8 +3,8 @@
 Reads posts ``{"id", "channel", "text"}`` (only ``text`` required), one JSON object a line,
 from FILE or stdin, and prints the ``id`` of every matching post, one per line, in input
 order, exactly as given: a number as its JSON source text (``1.50``, ``1e3``, ``-0``), a
-string raw, unless it holds a line break (U+2028 and U+2029 included), another control
-character or a lone surrogate: then JSON-encoded with those characters escaped (``"a\\nb"``),
+string raw, unless it is empty or holds a line break (U+2028 and U+2029 included), another
+control character or a lone surrogate: then JSON-encoded with those characters escaped (``"a\\nb"``),
 so that every id stays on one line and can be decoded. A post with no ``id`` or with
 ``"id": null`` is named by its 1-based line number; any other id (object, array, boolean) is
 an input error.
@@ -105,8 +105,8 @@ def _label(post: dict[str, Any], line_no: int) -> str:
     if value is None:
         return str(line_no)
     if isinstance(value, str):
-        if not _UNPRINTABLE.search(value):
-            return value
+        if value and not _UNPRINTABLE.search(value):
+            return value  # (an empty id is printed as "", not as an empty line)
         return _UNPRINTABLE.sub(_escape, json.dumps(value, ensure_ascii=False))
     text = getattr(value, "source", None)
     return text if isinstance(text, str) else json.dumps(value)

@@ -27,8 +27,6 @@ MODE_RU: Final = "ru"
 MODE_BOTH: Final = "both"
 
 _UK_ONLY: Final = frozenset("іїєґ")
-_CITED_CASES: Final = frozenset((None, "nomn"))
-"""Cases of a parse in which a word is cited: the nominative, or no case (verbs, adverbs)."""
 _ENGLISH_FIXES: Final = {"gone": "go"}
 """Forms the English lemmatiser's data gets wrong (it gives ``gone`` the lemma ``gan``)."""
 _RU_ONLY: Final = frozenset("ыэъ")
@@ -100,41 +98,45 @@ class Lemmatizer:
         return self._latin(folded)
 
     def query_lemmas(self, folded: str) -> frozenset[str]:
-        """The lemmas a query word stands for: of its lemma set (``MODE_BOTH``), the lemmas
-        it is a cited form of when a dictionary knows it.
+        """The lemmas a query word stands for.
 
-        A user types a word in its nominative (or infinitive) form: ``київ`` means the city,
-        not the genitive plural of ``кий``, while ``діти`` keeps both of its nominative
-        readings (``дитина`` and the verb ``діти``) and ``атаки`` both ``атака`` and the
-        plural-only ``атаки``. A word in an oblique case only (``києві``), and a word no
-        dictionary knows (``шахеди``), keep the whole union of their parses."""
+        A word that is itself a lemma means that lemma (``київ`` is the city, not the
+        genitive plural of ``кий``; ``день`` is not the imperative of ``деть``), and also
+        each lemma it is the nominative plural of: ``атаки`` (plural-only noun) is also
+        ``атака``, ``діти`` (a verb) also ``дитина``, ``кроки`` also ``крок``. Any other
+        word, typed in an oblique case (``перемогу``, ``влади``) or unknown to the
+        dictionaries (``шахеди``), keeps the whole union of its parses."""
         everything = self.lemmas(folded, MODE_BOTH)
-        if len(everything) < 2 or not folded.isalpha():
-            return everything
-        if not any(_is_cyrillic(ch) for ch in folded):
+        if folded not in everything or len(everything) < 2:
             return everything
         word = folded.replace(_CANON_APOSTROPHE, "'")
-        cited: set[str] = set()
+        meant: set[str] = set()
+        itself = False  # a dictionary, not a guess, has the word as a lemma
         for lang in self._languages(folded, MODE_BOTH):
             morph = self._analyzer(lang)
             if not morph.word_is_known(word):
                 continue
             for parse in morph.parse(word):
                 stack = parse.methods_stack
-                if len(stack) == 1 and type(stack[0][0]) is self._dictionary_unit:
-                    if parse.tag.case in _CITED_CASES:
-                        cited.add(_clean(parse.normal_form))
-        cited &= everything
-        return frozenset(cited) if cited else everything
+                if len(stack) != 1 or type(stack[0][0]) is not self._dictionary_unit:
+                    continue
+                lemma = _clean(parse.normal_form)
+                itself = itself or lemma == folded
+                if parse.tag.case == "nomn" and parse.tag.number == "plur":
+                    meant.add(lemma)
+        if not itself:
+            return everything
+        return frozenset((meant | {folded}) & everything)
 
     def _latin(self, folded: str) -> frozenset[str]:
-        """English lemmas: the lemmatiser's, and its lemma of that lemma (``defences`` →
-        ``defence`` → ``defense``, which is what ``defence`` gives); a word it does not know
-        in lower case is also tried capitalised (``ukrainians`` → ``Ukrainian``)."""
+        """English lemmas: the lemmatiser's lemma and the word itself, so that spelling
+        variants it maps apart still meet (``defences`` → ``defence``, ``defence`` →
+        ``defense``); a word it does not know in lower case is also tried capitalised
+        (``ukrainians`` → ``Ukrainian``)."""
         word = folded.replace(_CANON_APOSTROPHE, "'")
         lemmatize = self._english().lemmatize
         first = _ENGLISH_FIXES.get(word) or str(lemmatize(word, lang="en"))
-        found = {first, str(lemmatize(first, lang="en"))}
+        found = {first, word}
         if first == word:
             found.add(str(lemmatize(word.capitalize(), lang="en")))
         cleaned = frozenset(lemma for lemma in map(_clean, found) if lemma)

@@ -6,11 +6,9 @@ The similarity rule (a public contract, documented for users):
    transliterated to Latin, then sounds that the usual spellings of a name disagree on are
    merged: ``h``/``g``/``kh`` (``Г``/``Х``), ``w``/``v``, ``c``/``k``/``q``, ``ph``/``f``,
    ``th``/``t``, ``ts``/``tz``/``ц``; a ``y``/``й`` next to a vowel is dropped and elsewhere
-   read as ``i`` (``Kyiv``, ``Київ`` -> ``kiv``; ``Yermak``, ``Єрмак``, ``Ермак`` -> ``irmak``);
-   an initial ``у`` before a vowel is an English ``w`` (``Уиткофф`` -> ``vitkif``); soft and
-   hard signs and apostrophes vanish; ``e`` and ``o`` are read as ``i`` (Ukrainian ``і``
-   stands where Russian has ``о`` or ``е``: ``Київ``, ``Киев``, ``Kiev`` -> ``kiv``;
-   ``Львів``, ``Львов`` -> ``lviv``); doubled letters collapse (``Уитткофф`` -> ``vitkif``).
+   read as ``i`` (``Kyiv``, ``Київ`` -> ``kiv``; ``Yermak``, ``Єрмак``, ``Ермак`` -> ``ermak``);
+   an initial ``у`` before a vowel is an English ``w`` (``Уиткофф`` -> ``vitkof``); soft and
+   hard signs and apostrophes vanish; doubled letters collapse (``Уитткофф`` -> ``vitkof``).
 2. A token matches ``Name~`` when the key of its folded form or of one of its lemmas is
    within the bound of the name's key: **exactly equal for keys shorter than 5 letters, at
    most one edit (insertion, deletion, substitution or swap of neighbours) for keys of 5
@@ -44,9 +42,6 @@ _DIGRAPHS: Final = (
 )  # fmt: skip
 _SINGLE: Final = str.maketrans({"h": "g", "w": "v", "q": "k", "j": "J", "x": "ks"})
 _VOWELS: Final = frozenset("aeiou")
-_MID_VOWELS: Final = str.maketrans({"e": "i", "o": "i"})
-"""Ukrainian ``і`` stands where Russian has ``о`` or ``е`` (Київ/Киев, Львів/Львов,
-Харків/Харьков): ``i``, ``e`` and ``o`` are one sound class in a key."""
 
 
 def _latin(word: str) -> str:
@@ -98,7 +93,7 @@ def name_key(folded: str) -> str:
             for i, ch in enumerate(text)
         )
     text = _collapse(text.translate(_SINGLE))
-    return _collapse(_semivowels(text).translate(_MID_VOWELS))
+    return _collapse(_semivowels(text))
 
 
 def max_edits(key: str) -> int:

@@ -27,9 +27,11 @@ def test_guessed_forms_of_an_unknown_word_meet() -> None:
 
 
 def test_english_lemmatiser_is_not_a_stemmer() -> None:
-    assert lemmas("children") == {"child"}
-    assert lemmas("drones") == {"drone"}
-    assert lemmas("was") == {"be"}
+    # the lemma, and the word itself
+    assert lemmas("children") == {"child", "children"}
+    assert lemmas("drones") == {"drone", "drones"}
+    assert lemmas("was") == {"be", "was"}
+    assert lemmas("drone") == {"drone"}
 
 
 def test_language_only_letters_pick_the_dictionary() -> None:
@@ -98,4 +100,23 @@ def test_english_plurals_and_spelling_variants_meet() -> None:
         "the talks have gone well",
         "we went",
     ]
-    assert lemmas("gone") == {"go"}
+    assert "go" in lemmas("gone")
+
+
+def test_a_query_word_keeps_its_own_meaning() -> None:
+    # a word that is itself a lemma does not reach lemmas it is only another form of
+    assert _matching("день", ["Как дела?", "Добрий день"]) == ["Добрий день"]
+    assert _matching("рада", ["Я радий вітати", "Верховна Рада"]) == ["Верховна Рада"]
+    assert _matching("жить", ["Жили ми там і тут."]) == []  # not the Ukrainian "жити"
+    # an oblique form keeps every reading, its own lemma included
+    assert _matching("перемогу", ["Віримо в перемогу", "Перемога буде"]) == [
+        "Віримо в перемогу",
+        "Перемога буде",
+    ]
+    assert _matching("влади", ["Місцева влада"]) == ["Місцева влада"]
+    # English: the word itself joins its lemma, not the lemma's own lemma
+    assert _matching("find", ["the company was founded", "they found it"]) == ["they found it"]
+    assert _matching("meetings", ["we met", "two meetings", "a meeting"]) == [
+        "two meetings",
+        "a meeting",
+    ]

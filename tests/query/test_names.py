@@ -11,12 +11,11 @@ from bot.query.names import EDIT_MIN_KEY_LENGTH, max_edits, name_key, within
 @pytest.mark.parametrize(
     ("spellings", "key"),
     [
-        (("witkoff", "уиткофф", "уитткофф", "виткофф", "віткофф"), "vitkif"),
-        (("kyiv", "київ", "киев", "kiev"), "kiv"),
-        (("yermak", "єрмак", "ермак"), "irmak"),
-        (("zelensky", "zelenskyy", "зеленський", "зеленский"), "zilinski"),
-        (("kharkiv", "харків", "харьков", "kharkov"), "garkiv"),
-        (("lviv", "львів", "львов", "lvov"), "lviv"),
+        (("witkoff", "уиткофф", "уитткофф", "виткофф", "віткофф"), "vitkof"),
+        (("kyiv", "київ"), "kiv"),
+        (("yermak", "єрмак", "ермак"), "ermak"),
+        (("zelensky", "zelenskyy", "зеленський", "зеленский"), "zelenski"),
+        (("kharkiv", "харків"), "garkiv"),
     ],
 )
 def test_spellings_share_a_key(spellings: tuple[str, ...], key: str) -> None:
@@ -49,13 +48,6 @@ def test_bound_is_one_edit_from_five_letters() -> None:
         ("Yermak~", "Ермолаев", False),
         ("Witkoff~", "Виткевич", False),
         ("Kyiv~", "Kyiv's mayor", True),
-        # Ukrainian і where Russian has о or е: the Russian names of the same places
-        ("Kyiv~", "в Киеве", True),
-        ("Kyiv~", "Kiev", True),
-        ("Lviv~", "во Львове", True),
-        ("Dnipro~", "на Днепре", True),
-        ("Zaporizhzhia~", "Запорожье", True),
-        ("Mykolaiv~", "Николаев", True),
     ],
 )
 def test_name_matches(query: str, text: str, expected: bool) -> None:
