@@ -239,3 +239,19 @@ def test_channel_label_names_a_channel_without_username() -> None:
     assert channel_label(channel("official_news", "Official News")) == "@official_news"
     assert channel_label(channel(None, "Канал\tбез  імені\n")) == "Канал без імені"
     assert channel_label(channel(None, None)) == "c/4242"
+
+
+async def test_a_listed_place_finds_its_russian_form_in_the_archive(
+    db: Database, clock: FakeClock
+) -> None:
+    ingestor = build_ingestor(db, clock=clock)
+    await ingestor.ingest_batch(
+        [
+            Post(NEWS, 1, T0, "Ракетний удар по Києву."),
+            Post(NEWS, 2, T0 + timedelta(minutes=1), "Ракетный удар по Киеву."),
+            Post(NEWS, 3, T0 + timedelta(minutes=2), "Київщина без світла."),
+        ],
+        origin=PostOrigin.IMPORT,
+    )
+    result = await ArchiveSearch(db).search("Kyiv~")
+    assert result.used_index and _ids(result) == [2, 1]

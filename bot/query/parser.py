@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.query.errors import QueryError
+from bot.query.exonyms import other_forms
 from bot.query.names import max_edits, name_key
 from bot.query.nodes import (
     EXACT,
@@ -200,7 +201,18 @@ class _Parser:
         if text[:8].lower() == "channel:":
             return self.channel(text, column)
         kind, atoms = self.atoms(text, column)
-        return Term(column, kind, text, tuple(atoms))
+        term = Term(column, kind, text, tuple(atoms))
+        if kind != "name" or len(atoms) != 1:
+            return term
+        # a place whose Russian form is beyond the name's bound: `Kyiv~` is `Kyiv~ OR Киев~`
+        others = other_forms(atoms[0].key)
+        if not others:
+            return term
+        forms = [
+            Term(column, "name", f"{written}~", (_name_atom(written, key),))
+            for written, key in others
+        ]
+        return Or(column, (term, *forms))
 
     def channel(self, text: str, column: int) -> Channel:
         value = text[8:]
@@ -263,6 +275,11 @@ class _Parser:
                 )
             atoms.append(Atom(atom_kind, written, folded))
         return kind, atoms
+
+
+def _name_atom(written: str, key: str) -> Atom:
+    folded = written.casefold()
+    return Atom(NAME, written, folded, key=key, edits=max_edits(key))
 
 
 def _flatten(cls: type[And] | type[Or], column: int, children: list[Node]) -> Node:

@@ -52,3 +52,33 @@ def test_bound_is_one_edit_from_five_letters() -> None:
 )
 def test_name_matches(query: str, text: str, expected: bool) -> None:
     assert compile_query(query).matches(Document(text)) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # a listed place's Russian form, beyond the key's bound, is one of its forms
+        ("Kyiv~", "удар по Киеву", True),
+        ("Kyiv~", "Kiev", True),
+        ("Киев~", "у Києві", True),
+        ("Lviv~", "во Львове", True),
+        ("Dnipro~", "на Днепре", True),
+        ("Zaporizhzhia~", "Запорожье", True),
+        ("Mykolaiv~", "Николаев", True),
+        ("Kyiv~", "Київщина", False),  # still not a derived word
+        ("Kyiv~", "cow", False),
+        ("Biden~", "один", False),  # no looser key for names that are not listed
+        ("-Kyiv~ Одеса", "Одеса і Киев", False),
+    ],
+)
+def test_listed_places_match_their_russian_forms(query: str, text: str, expected: bool) -> None:
+    assert compile_query(query).matches(Document(text)) is expected
+
+
+def test_a_listed_place_reads_as_an_or_of_its_forms() -> None:
+    from bot.query.parser import parse_query
+
+    assert parse_query("Kyiv~").describe() == (
+        "ANY(name «Kyiv~» [key: kiv, exact key], name «Киев~» [key: kiev, exact key])"
+    )
+    assert parse_query("Biden~").describe() == "name «Biden~» [key: biden, up to 1 edit]"

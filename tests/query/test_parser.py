@@ -28,7 +28,7 @@ def test_describe_is_readable_and_deterministic() -> None:
     [
         ("=неба", "exact «неба»"),
         ("далекобійн*", "prefix «далекобійн*»"),
-        ("Kyiv~", "name «Kyiv~» [key: kiv, exact key]"),
+        ("Yermak~", "name «Yermak~» [key: ermak, up to 1 edit]"),
         ("Witkoff~", "name «Witkoff~» [key: vitkof, up to 1 edit]"),
         ("channel:@Some_Channel", "channel «some_channel»"),
         ("/\\d+ ракет/", "regex /\\d+ ракет/ (case-insensitive)"),
