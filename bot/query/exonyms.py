@@ -21,7 +21,6 @@ GROUPS: Final = (
     ("Дніпро", "Днепр"),
     ("Запоріжжя", "Запорожье"),
     ("Миколаїв", "Николаев"),
-    ("Рівне", "Ровно"),
     ("Костянтинівка", "Константиновка"),
     ("Оріхів", "Орехов"),
     ("Кам'янське", "Каменское"),
@@ -29,9 +28,9 @@ GROUPS: Final = (
     ("Москва", "Moscow"),
     ("Варшава", "Warsaw"),
     ("Пекін", "Beijing"),
-    ("Рим", "Rome"),
 )
-"""One name's forms a group; forms within the bound of another form are not listed."""
+"""One name's forms a group; forms within the bound of another form are not listed, nor
+are forms that are common words too (``Ровно`` is also Russian for "exactly")."""
 
 
 @cache

@@ -27,6 +27,8 @@ MODE_RU: Final = "ru"
 MODE_BOTH: Final = "both"
 
 _UK_ONLY: Final = frozenset("іїєґ")
+_NAME_TAGS: Final = frozenset(("Name", "Surn", "Patr"))
+"""Grammemes of personal names: ``ніколи`` is not a plural of ``Нікола``."""
 _ENGLISH_FIXES: Final = {"gone": "go"}
 """Forms the English lemmatiser's data gets wrong (it gives ``gone`` the lemma ``gan``)."""
 _RU_ONLY: Final = frozenset("ыэъ")
@@ -102,8 +104,9 @@ class Lemmatizer:
 
         A word that is itself a lemma means that lemma (``київ`` is the city, not the
         genitive plural of ``кий``; ``день`` is not the imperative of ``деть``), and also
-        each lemma it is the nominative plural of: ``атаки`` (plural-only noun) is also
-        ``атака``, ``діти`` (a verb) also ``дитина``, ``кроки`` also ``крок``. Any other
+        each lemma it is the nominative plural of, except personal names: ``атаки``
+        (plural-only noun) is also ``атака``, ``діти`` (a verb) also ``дитина``, ``кроки``
+        also ``крок``, but ``ніколи`` is not a plural of ``Нікола``. Any other
         word, typed in an oblique case (``перемогу``, ``влади``) or unknown to the
         dictionaries (``шахеди``), keeps the whole union of its parses."""
         everything = self.lemmas(folded, MODE_BOTH)
@@ -116,14 +119,20 @@ class Lemmatizer:
             morph = self._analyzer(lang)
             if not morph.word_is_known(word):
                 continue
-            for parse in morph.parse(word):
-                stack = parse.methods_stack
-                if len(stack) != 1 or type(stack[0][0]) is not self._dictionary_unit:
-                    continue
-                lemma = _clean(parse.normal_form)
-                itself = itself or lemma == folded
-                if parse.tag.case == "nomn" and parse.tag.number == "plur":
-                    meant.add(lemma)
+            parses = [
+                parse
+                for parse in morph.parse(word)
+                if len(parse.methods_stack) == 1
+                and type(parse.methods_stack[0][0]) is self._dictionary_unit
+            ]
+            itself = itself or any(_clean(parse.normal_form) == folded for parse in parses)
+            meant.update(
+                _clean(parse.normal_form)
+                for parse in parses
+                if parse.tag.case == "nomn"
+                and parse.tag.number == "plur"
+                and not _NAME_TAGS & parse.tag.grammemes
+            )
         if not itself:
             return everything
         return frozenset((meant | {folded}) & everything)

@@ -108,6 +108,9 @@ def test_a_query_word_keeps_its_own_meaning() -> None:
     assert _matching("день", ["Как дела?", "Добрий день"]) == ["Добрий день"]
     assert _matching("рада", ["Я радий вітати", "Верховна Рада"]) == ["Верховна Рада"]
     assert _matching("жить", ["Жили ми там і тут."]) == []  # not the Ukrainian "жити"
+    assert _matching("ніколи", ["Нікола приїхав", "ніколи не здамося"]) == [
+        "ніколи не здамося"  # a plural of the name Нікола is not what the word means
+    ]
     # an oblique form keeps every reading, its own lemma included
     assert _matching("перемогу", ["Віримо в перемогу", "Перемога буде"]) == [
         "Віримо в перемогу",
