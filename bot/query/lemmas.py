@@ -27,11 +27,11 @@ MODE_RU: Final = "ru"
 MODE_BOTH: Final = "both"
 
 _UK_ONLY: Final = frozenset("іїєґ")
+_RU_ONLY: Final = frozenset("ыэъ")
 _NAME_TAGS: Final = frozenset(("Name", "Surn", "Patr"))
 """Grammemes of personal names: ``ніколи`` is not a plural of ``Нікола``."""
 _ENGLISH_FIXES: Final = {"gone": "go"}
 """Forms the English lemmatiser's data gets wrong (it gives ``gone`` the lemma ``gan``)."""
-_RU_ONLY: Final = frozenset("ыэъ")
 _CANON_APOSTROPHE: Final = "\u02bc"
 
 
