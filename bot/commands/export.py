@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from bot.commands._common import add_config_argument, add_query_argument, settings_from
+from bot.commands._common import add_config_argument, add_query_argument
 from bot.commands.search import parse_when
 from bot.errors import RuntimeFailure, UsageError
 
@@ -217,16 +217,13 @@ async def _channel_ids(db: Database, names: Sequence[str]) -> tuple[int, ...]:
 
 async def _export(args: argparse.Namespace, stream: IO[str]) -> int:
     from bot.commands._archive import open_archive
-    from bot.logging_setup import warnings_only
     from bot.query import compile_query
     from bot.search import SearchFilters
 
     compiled = compile_query(args.query)  # a QueryError exits 2 before touching the archive
     since = parse_when(args.since, "--since", end_of_day=False) if args.since is not None else None
     until = parse_when(args.until, "--until", end_of_day=True) if args.until is not None else None
-    settings = settings_from(args)
-    warnings_only(debug=bool(getattr(args, "debug", False)))
-    db = await open_archive(settings)
+    db = await open_archive(args)
     try:
         channel_ids = await _channel_ids(db, args.channel) if args.channel else None
         writer = Writer(stream, args.format)

@@ -63,26 +63,24 @@ class MatchedPost:
     hits: tuple[Hit, ...] = ()
 
 
-class _Int(int):
-    """A JSON integer that remembers its source text (``-0`` stays ``-0``)."""
+class _Sourced:
+    """A JSON number that remembers its source text (``-0`` stays ``-0``, ``1.50`` stays
+    ``1.50``): mixed into ``int`` and ``float``."""
 
     source: str
 
-    def __new__(cls, text: str) -> _Int:
-        number = super().__new__(cls, text)
+    def __new__(cls, text: str) -> Any:
+        number = super().__new__(cls, text)  # type: ignore[call-arg]
         number.source = text
         return number
 
 
-class _Float(float):
+class _Int(_Sourced, int):
+    """A JSON integer with its source text."""
+
+
+class _Float(_Sourced, float):
     """A JSON number with a fraction or exponent (or NaN/Infinity), with its source text."""
-
-    source: str
-
-    def __new__(cls, text: str) -> _Float:
-        number = super().__new__(cls, text)
-        number.source = text
-        return number
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

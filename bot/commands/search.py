@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from bot.commands._common import add_config_argument, add_query_argument, settings_from
+from bot.commands._common import add_config_argument, add_query_argument
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -172,7 +172,6 @@ def _print_rich(result: SearchResult) -> None:
 
 async def _search(args: argparse.Namespace) -> int:
     from bot.commands._archive import open_archive
-    from bot.logging_setup import warnings_only
     from bot.query import compile_query
     from bot.search import ArchiveSearch, SearchFilters
     from storage import channels as channel_repo
@@ -182,9 +181,7 @@ async def _search(args: argparse.Namespace) -> int:
     compiled = compile_query(args.query)  # a QueryError exits 2 before touching the archive
     since = parse_when(args.since, "--since", end_of_day=False) if args.since is not None else None
     until = parse_when(args.until, "--until", end_of_day=True) if args.until is not None else None
-    settings = settings_from(args)
-    warnings_only(debug=bool(getattr(args, "debug", False)))
-    db = await open_archive(settings)
+    db = await open_archive(args)
     try:
         channel_ids: tuple[int, ...] | None = None
         if args.channel:
